@@ -1,0 +1,61 @@
+"""missing_modality: a formal missing rate, maskers, schedules, metrics and UME / IME reports."""
+
+from missing_modality.masker import MaskedFeatures, ModalityMasker, zero_fill
+from missing_modality.metrics import (
+    accuracy,
+    binary_accuracy,
+    binary_weighted_f1,
+    confusion_matrix,
+    mean_absolute_error,
+    weighted_f1,
+)
+from missing_modality.plot import plot_ume
+from missing_modality.random_mask import (
+    effective_rate,
+    mask_with_count,
+    missing_count,
+    missing_fraction,
+    random_mask,
+)
+from missing_modality.result import UMEResult, compare_markdown
+from missing_modality.schedules import (
+    Constant,
+    Progressive,
+    RandomRate,
+    Schedule,
+    parse_schedule,
+    rate_grid,
+)
+from missing_modality.ume import DEFAULT_RATES, evaluate_ime, evaluate_ume, rate_generator
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_RATES",
+    "Constant",
+    "MaskedFeatures",
+    "ModalityMasker",
+    "Progressive",
+    "RandomRate",
+    "Schedule",
+    "UMEResult",
+    "accuracy",
+    "binary_accuracy",
+    "binary_weighted_f1",
+    "compare_markdown",
+    "confusion_matrix",
+    "effective_rate",
+    "evaluate_ime",
+    "evaluate_ume",
+    "mask_with_count",
+    "mean_absolute_error",
+    "missing_count",
+    "missing_fraction",
+    "parse_schedule",
+    "plot_ume",
+    "random_mask",
+    "rate_generator",
+    "rate_grid",
+    "weighted_f1",
+    "zero_fill",
+]

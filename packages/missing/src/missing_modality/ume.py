@@ -1,0 +1,257 @@
+"""Unified Model Evaluation (one model at every missing rate) and IME (one model per rate).
+
+For each rate a ``torch.Generator`` seeded from ``(seed, rate)`` draws the masks batch after batch
+in iteration order, so two evaluations, and two different models, see identical masks. The number
+of cells dropped is carried over from batch to batch, so the missing fraction over the whole
+evaluation set is ``round(min(rate, (M - k) / M) * N * M) / (N * M)`` exactly.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from missing_modality import metrics
+from missing_modality._checks import check_int, check_rates
+from missing_modality.masker import ModalityMasker
+from missing_modality.random_mask import missing_count
+from missing_modality.result import METRICS, UMEResult
+
+DEFAULT_RATES: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+
+Predict = Callable[
+    [dict[str, torch.Tensor], torch.Tensor, torch.Tensor], "torch.Tensor | np.ndarray"
+]
+
+
+def rate_generator(seed: int, rate: float) -> torch.Generator:
+    """The CPU generator that draws the evaluation masks at ``rate`` for ``seed``."""
+    seed = check_int(seed, "seed")
+    key = np.random.SeedSequence([seed, round(rate * 1_000_000)]).generate_state(1, np.uint64)[0]
+    return torch.Generator().manual_seed(int(key))
+
+
+@dataclass
+class _RateStream:
+    """Masks, predictions and labels accumulated for one rate."""
+
+    rate: float
+    predict: Predict
+    generator: torch.Generator
+    rows: int = 0
+    dropped: int = 0
+    missing_cells: int = 0
+    predictions: list[np.ndarray] = field(default_factory=list)
+    labels: list[np.ndarray] = field(default_factory=list)
+
+    def next_count(self, num_rows: int, num_modalities: int, keep_at_least: int) -> int:
+        """Cells to drop in the next batch so the running total stays exactly on the rate."""
+        self.rows += num_rows
+        target = missing_count(self.rows, num_modalities, self.rate, keep_at_least=keep_at_least)
+        count, self.dropped = target - self.dropped, target
+        return count
+
+
+def evaluate_ume(
+    predict: Predict,
+    batches: Iterable,
+    rates: Sequence[float] = DEFAULT_RATES,
+    *,
+    seed: int = 0,
+    task: str = "classification",
+    keep_at_least: int = 1,
+    modalities: Sequence[str] | None = None,
+) -> UMEResult:
+    """Test one fixed model at every rate with masks fixed by ``seed``; one pass over ``batches``.
+
+    ``batches`` yields objects with ``.features`` (name -> (B, L, D)), ``.utterance_mask`` (B, L)
+    and ``.labels`` (B, L). ``predict(features, utterance_mask, present)`` returns (B, L, C) logits
+    (classification) or (B, L) values (regression); it runs under ``torch.no_grad()``.
+    """
+    rates = check_rates(rates)
+    return _evaluate(
+        [(rate, predict) for rate in rates],
+        batches,
+        seed,
+        task,
+        keep_at_least,
+        modalities,
+        protocol="UME",
+    )
+
+
+def evaluate_ime(
+    predicts: Mapping[float, Predict],
+    batches: Iterable,
+    *,
+    seed: int = 0,
+    task: str = "classification",
+    keep_at_least: int = 1,
+    modalities: Sequence[str] | None = None,
+) -> UMEResult:
+    """Test each model of ``{rate: predict}`` (trained at that rate) at its rate, on UME's masks."""
+    if not isinstance(predicts, Mapping) or not predicts:
+        raise ValueError("evaluate_ime needs a non-empty mapping {rate: predict}")
+    rates = check_rates(predicts)
+    by_rate = {float(rate): model for rate, model in predicts.items()}
+    return _evaluate(
+        [(rate, by_rate[rate]) for rate in rates],
+        batches,
+        seed,
+        task,
+        keep_at_least,
+        modalities,
+        protocol="IME",
+    )
+
+
+def _evaluate(
+    models: list[tuple[float, Predict]],
+    batches: Iterable,
+    seed: int,
+    task: str,
+    keep_at_least: int,
+    modalities: Sequence[str] | None,
+    protocol: str,
+) -> UMEResult:
+    if task not in METRICS:
+        raise ValueError(f"task must be one of {sorted(METRICS)}, got {task!r}")
+    for _, model in models:
+        if not callable(model):
+            raise TypeError(f"predict must be callable, got {type(model).__name__}")
+        if isinstance(model, torch.nn.Module) and model.training:
+            warnings.warn(
+                "the model is in training mode (dropout etc. active): call model.eval() first "
+                "for reproducible UME numbers",
+                stacklevel=3,
+            )
+    streams = [_RateStream(rate, model, rate_generator(seed, rate)) for rate, model in models]
+    masker: ModalityMasker | None = None
+    num_classes: int | None = None
+    num_utterances = 0
+    for index, batch in enumerate(batches):
+        features, utterance_mask, labels = _unpack(batch, index)
+        if masker is None:
+            names = tuple(modalities) if modalities is not None else tuple(features)
+            masker = ModalityMasker(names, keep_at_least=keep_at_least)
+        num_valid = int(utterance_mask.sum())
+        if num_valid == 0:
+            raise ValueError(f"batch {index} is empty: its utterance_mask selects no utterance")
+        num_utterances += num_valid
+        valid_cpu = utterance_mask.cpu()
+        for stream in streams:
+            count = stream.next_count(num_valid, len(masker.modalities), keep_at_least)
+            masked = masker.by_count(features, utterance_mask, count, generator=stream.generator)
+            with torch.no_grad():
+                output = stream.predict(masked.features, utterance_mask, masked.present)
+            where = f"batch {index}, rate {stream.rate:g}"
+            output = _check_output(output, tuple(utterance_mask.shape), task, num_classes, where)
+            if task == "classification":
+                num_classes = output.shape[-1]
+                output = output.argmax(dim=-1)
+            stream.missing_cells += int((~masked.present[utterance_mask]).sum())
+            stream.predictions.append(output.detach().cpu()[valid_cpu].numpy())
+            stream.labels.append(labels[valid_cpu].numpy())
+    if masker is None:
+        raise ValueError("batches yielded no batch: nothing to evaluate")
+    return _summarise(
+        streams, task, num_classes, seed, keep_at_least, masker, num_utterances, protocol
+    )
+
+
+def _unpack(batch: object, index: int) -> tuple[Mapping, torch.Tensor, torch.Tensor]:
+    for name in ("features", "utterance_mask", "labels"):
+        if not hasattr(batch, name):
+            raise TypeError(
+                f"batch {index} ({type(batch).__name__}) has no attribute {name!r}; batches need "
+                ".features, .utterance_mask and .labels"
+            )
+    utterance_mask = batch.utterance_mask
+    if not isinstance(utterance_mask, torch.Tensor) or utterance_mask.dtype != torch.bool:
+        raise TypeError(f"batch {index}: utterance_mask must be a (B, L) bool tensor")
+    labels = batch.labels
+    labels = torch.from_numpy(labels) if isinstance(labels, np.ndarray) else labels
+    if not isinstance(labels, torch.Tensor) or labels.shape != utterance_mask.shape:
+        shape = tuple(getattr(labels, "shape", ()))
+        raise ValueError(
+            f"batch {index}: labels must be a tensor of shape {tuple(utterance_mask.shape)} "
+            f"(the utterance_mask's), got {type(labels).__name__} {shape}"
+        )
+    return batch.features, utterance_mask, labels.detach().cpu()
+
+
+def _check_output(
+    output: object, shape: tuple[int, int], task: str, num_classes: int | None, where: str
+) -> torch.Tensor:
+    if isinstance(output, np.ndarray):
+        output = torch.from_numpy(output)
+    if not isinstance(output, torch.Tensor):
+        raise TypeError(f"{where}: predict must return a tensor or numpy array, got {type(output)}")
+    got = tuple(output.shape)
+    if task == "regression":
+        if got == (*shape, 1):
+            return output.squeeze(-1)
+        if got != shape:
+            raise ValueError(f"{where}: regression predict returned shape {got}; expected {shape}")
+        return output
+    if output.dim() != 3 or got[:2] != shape or got[2] < 2:
+        raise ValueError(
+            f"{where}: classification predict returned shape {got}; expected (B, L, C) = "
+            f"({shape[0]}, {shape[1]}, C) logits with C >= 2"
+        )
+    if num_classes is not None and got[2] != num_classes:
+        raise ValueError(
+            f"{where}: predict returned {got[2]} classes, earlier batches {num_classes}"
+        )
+    return output
+
+
+def _summarise(
+    streams: list[_RateStream],
+    task: str,
+    num_classes: int | None,
+    seed: int,
+    keep_at_least: int,
+    masker: ModalityMasker,
+    num_utterances: int,
+    protocol: str,
+) -> UMEResult:
+    per_rate, realised, confusion = [], [], []
+    num_modalities = len(masker.modalities)
+    for stream in streams:
+        pred, labels = np.concatenate(stream.predictions), np.concatenate(stream.labels)
+        realised.append(stream.missing_cells / (num_utterances * num_modalities))
+        if task == "classification":
+            if labels.min() < 0 or labels.max() >= num_classes:
+                raise ValueError(
+                    f"class labels on valid utterances must lie in [0, {num_classes}) (the logits' "
+                    f"last axis), got values from {labels.min()} to {labels.max()}"
+                )
+            per_rate.append(
+                {"waf": metrics.weighted_f1(pred, labels), "acc": metrics.accuracy(pred, labels)}
+            )
+            confusion.append(metrics.confusion_matrix(pred, labels, None, num_classes).tolist())
+        else:
+            per_rate.append(
+                {
+                    "binary_waf": metrics.binary_weighted_f1(pred, labels),
+                    "mae": metrics.mean_absolute_error(pred, labels),
+                    "acc2": metrics.binary_accuracy(pred, labels),
+                }
+            )
+    return UMEResult(
+        rates=tuple(stream.rate for stream in streams),
+        per_rate=per_rate,
+        realised=tuple(realised),
+        task=task,
+        confusion=confusion if task == "classification" else None,
+        protocol=protocol,
+        seed=seed,
+        keep_at_least=keep_at_least,
+        modalities=masker.modalities,
+        num_utterances=num_utterances,
+    )
