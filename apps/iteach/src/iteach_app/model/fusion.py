@@ -1,0 +1,117 @@
+"""Cross-attention that fuses the other modalities, one after another, into the query modality."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from einops import rearrange
+from timm.layers import DropPath, LayerNorm
+from torch import nn
+
+from iteach_app.model.masking import masked_attention
+
+
+class CrossAttention(nn.Module):
+    """Queries (B,L,D) attend to a context (B,S,D); only `key_valid` (B,S) keys count.
+
+    Attention runs at width `dim * attn_ratio` (split over `num_heads`) and is projected back
+    to `dim`. A query with no valid key gets a zero update.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int = 8,
+        *,
+        attn_ratio: float = 0.5,
+        attn_drop: float = 0.0,
+        proj_drop: float = 0.0,
+    ) -> None:
+        super().__init__()
+        inner = int(dim * attn_ratio)
+        if inner % num_heads != 0:
+            raise ValueError(
+                f"cross-attention width dim*attn_ratio={inner} must be divisible by "
+                f"num_heads={num_heads}"
+            )
+        self.num_heads = num_heads
+        self.q = nn.Linear(dim, inner)
+        self.kv = nn.Linear(dim, 2 * inner)
+        self.attn_drop = attn_drop
+        self.proj = nn.Linear(inner, dim)
+        self.proj_drop = nn.Dropout(proj_drop)
+
+    def forward(
+        self, query: torch.Tensor, context: torch.Tensor, key_valid: torch.Tensor
+    ) -> torch.Tensor:
+        q = rearrange(self.q(query), "b l (h d) -> b h l d", h=self.num_heads)
+        k, v = rearrange(self.kv(context), "b s (two h d) -> two b h s d", two=2, h=self.num_heads)
+        drop = self.attn_drop if self.training else 0.0
+        out = masked_attention(q, k, v, key_valid, dropout_p=drop)
+        return self.proj_drop(self.proj(rearrange(out, "b h l d -> b l (h d)")))
+
+
+class CrossFusionBlock(nn.Module):
+    """query + drop_path(cross_attn(norm_q(query), norm_kv(context), key_valid))."""
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int = 8,
+        *,
+        attn_ratio: float = 0.5,
+        drop: float = 0.0,
+        drop_path: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.norm_q = LayerNorm(dim)
+        self.norm_kv = LayerNorm(dim)
+        self.attn = CrossAttention(dim, num_heads, attn_ratio=attn_ratio, proj_drop=drop)
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+
+    def forward(
+        self, query: torch.Tensor, context: torch.Tensor, key_valid: torch.Tensor
+    ) -> torch.Tensor:
+        update = self.attn(self.norm_q(query), self.norm_kv(context), key_valid)
+        return query + self.drop_path(update)
+
+
+class CrossModalFusion(nn.Module):
+    """Fuses each source modality in `sources` order (e.g. audio, then video) into the query.
+
+    `forward(query (B,L,D), contexts {name: (B,L,D)}, key_valid {name: (B,L) bool}) -> (B,L,D)`.
+    Its output is the layer's hidden state H (the module path hooked for distillation). With no
+    source (a single-modality model) it returns the query unchanged.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        sources: Sequence[str],
+        num_heads: int = 8,
+        *,
+        attn_ratio: float = 0.5,
+        drop: float = 0.0,
+        drop_path: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.sources = tuple(sources)
+        self.blocks = nn.ModuleDict(
+            {
+                name: CrossFusionBlock(
+                    dim, num_heads, attn_ratio=attn_ratio, drop=drop, drop_path=drop_path
+                )
+                for name in self.sources
+            }
+        )
+
+    def forward(
+        self,
+        query: torch.Tensor,
+        contexts: Mapping[str, torch.Tensor],
+        key_valid: Mapping[str, torch.Tensor],
+    ) -> torch.Tensor:
+        for name in self.sources:
+            query = self.blocks[name](query, contexts[name], key_valid[name])
+        return query

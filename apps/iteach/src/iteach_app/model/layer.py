@@ -1,0 +1,70 @@
+"""One ITEACH-Net encoder layer: a MetaFormer block per modality, then cross-modal fusion."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import nn
+
+from iteach_app.model.block import MetaFormerBlock
+from iteach_app.model.fusion import CrossModalFusion
+
+
+class EncoderLayer(nn.Module):
+    """Blocks per modality (`blocks[name]`), then `fusion` of the others into `modalities[0]`.
+
+    `forward(states {name: (B,L,D)}, biases {name: (B,H,L,L) | None}, utterance_mask (B,L),
+    key_valid {name: (B,L) bool}) -> states`, the query modality's state replaced by the fused one.
+    """
+
+    def __init__(
+        self,
+        modalities: Sequence[str],
+        dim: int,
+        mixer_cls: type[nn.Module],
+        *,
+        num_heads: int = 8,
+        mlp_ratio: float = 4.0,
+        cross_attn_ratio: float = 0.5,
+        drop: float = 0.0,
+        drop_path: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.modalities = tuple(modalities)
+        self.blocks = nn.ModuleDict(
+            {
+                name: MetaFormerBlock(
+                    dim,
+                    mixer_cls,
+                    num_heads=num_heads,
+                    mlp_ratio=mlp_ratio,
+                    drop=drop,
+                    drop_path=drop_path,
+                )
+                for name in self.modalities
+            }
+        )
+        self.fusion = CrossModalFusion(
+            dim,
+            self.modalities[1:],
+            num_heads,
+            attn_ratio=cross_attn_ratio,
+            drop=drop,
+            drop_path=drop_path,
+        )
+
+    def forward(
+        self,
+        states: Mapping[str, torch.Tensor],
+        biases: Mapping[str, torch.Tensor | None],
+        utterance_mask: torch.Tensor,
+        key_valid: Mapping[str, torch.Tensor],
+    ) -> dict[str, torch.Tensor]:
+        out = {
+            name: self.blocks[name](states[name], biases.get(name), utterance_mask)
+            for name in self.modalities
+        }
+        query = self.modalities[0]
+        out[query] = self.fusion(out[query], out, key_valid)
+        return out

@@ -1,0 +1,225 @@
+"""ITEACH-Net: per-modality projection and ECCE bias, encoder layers, classifier on fused text."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from timm.layers import LayerNorm
+from torch import nn
+
+from ecce import ECCE
+from iteach_app.model.attention import AttentionMixer
+from iteach_app.model.checks import check_inputs
+from iteach_app.model.layer import EncoderLayer
+from iteach_app.model.router import NASMixer, Router
+
+MIXERS: dict[str, type[nn.Module]] = {"attention": AttentionMixer, "nas": NASMixer}
+ECCE_MODES = ("full", "global", "none")
+
+
+class ITEACHNet(nn.Module):
+    """The ITEACH-Net encoder and classifier.
+
+    `forward(features {name: (B,L,D_m)}, utterance_mask (B,L), present (B,L,M) | None)
+    -> logits (B,L,out_dim)`. `modalities` puts `query_modality` first (or, when it is not among
+    `modality_dims`, the first modality given); `present`'s last dim follows that order. Inputs
+    where `present` is False are zero-filled inside the model (whatever they held), and are
+    masked as keys of the cross-modal fusion. Extra keys in `features` are ignored.
+
+    `mixer`: "attention" (self-attention guided by ECCE) or "nas" (a per-utterance Router over
+    attention, MLP over utterances, average pooling, max pooling). `ecce`: "full" (local conv
+    of width `ecce_dim` over `window` utterances, then the global span mean), "global" (local
+    = identity) or "none" (no bias). Each modality's ECCE bias is computed once per forward on
+    its projected input and shared by every layer.
+    """
+
+    def __init__(
+        self,
+        modality_dims: Mapping[str, int],
+        out_dim: int,
+        *,
+        num_layers: int = 3,
+        mixer: str = "attention",
+        hidden_dim: int = 128,
+        num_heads: int = 8,
+        mlp_ratio: float = 4.0,
+        window: int = 7,
+        max_distance: int = 30,
+        ecce: str = "full",
+        ecce_dim: int = 32,
+        cross_attn_ratio: float = 0.5,
+        dropout: float = 0.1,
+        drop_path: float = 0.0,
+        query_modality: str = "text",
+    ) -> None:
+        super().__init__()
+        if not modality_dims:
+            raise ValueError("modality_dims must name at least one modality")
+        for name, dim in modality_dims.items():
+            if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+                raise ValueError(f"modality_dims[{name!r}] must be an integer >= 1, got {dim!r}")
+        if mixer not in MIXERS:
+            raise ValueError(f"mixer must be one of {tuple(MIXERS)}, got {mixer!r}")
+        if ecce not in ECCE_MODES:
+            raise ValueError(f"ecce must be one of {ECCE_MODES}, got {ecce!r}")
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+        if out_dim < 1:
+            raise ValueError(f"out_dim must be >= 1, got {out_dim}")
+        query = query_modality if query_modality in modality_dims else next(iter(modality_dims))
+        self.modalities: tuple[str, ...] = (query, *(m for m in modality_dims if m != query))
+        self.modality_dims = {name: int(modality_dims[name]) for name in self.modalities}
+        self.hidden_dim = hidden_dim
+        self.mixer = mixer
+        self.ecce_mode = ecce
+
+        self.input_proj = nn.ModuleDict(
+            {name: nn.Linear(dim, hidden_dim) for name, dim in self.modality_dims.items()}
+        )
+        self.input_drop = nn.Dropout(dropout)
+        self.ecce = nn.ModuleDict(
+            {
+                name: self._build_ecce(ecce, hidden_dim, num_heads, window, max_distance, ecce_dim)
+                for name in (self.modalities if ecce != "none" else ())
+            }
+        )
+        rates = torch.linspace(0, drop_path, num_layers).tolist()
+        self.layers = nn.ModuleList(
+            EncoderLayer(
+                self.modalities,
+                hidden_dim,
+                MIXERS[mixer],
+                num_heads=num_heads,
+                mlp_ratio=mlp_ratio,
+                cross_attn_ratio=cross_attn_ratio,
+                drop=dropout,
+                drop_path=rate,
+            )
+            for rate in rates
+        )
+        self.norm = LayerNorm(hidden_dim)
+        self.head_drop = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden_dim, out_dim)
+
+    @staticmethod
+    def _build_ecce(
+        mode: str, dim: int, heads: int, window: int, max_distance: int, ecce_dim: int
+    ) -> ECCE:
+        """One modality's ECCE: "global" skips F_local (identity), "full" convolves to ecce_dim."""
+        if mode == "global":
+            return ECCE(dim, heads, window=window, max_distance=max_distance, local=nn.Identity())
+        return ECCE(dim, heads, window=window, max_distance=max_distance, hidden_dim=ecce_dim)
+
+    def _project(
+        self,
+        features: Mapping[str, torch.Tensor],
+        utterance_mask: torch.Tensor,
+        present: torch.Tensor | None,
+    ) -> dict[str, torch.Tensor]:
+        check_inputs(features, utterance_mask, present, self.modality_dims, self.modalities)
+        states = {}
+        for index, name in enumerate(self.modalities):
+            x = features[name]
+            if present is not None:
+                x = torch.where(present[..., index, None], x, torch.zeros_like(x))
+            states[name] = self.input_drop(self.input_proj[name](x))
+        return states
+
+    def _biases(
+        self, states: Mapping[str, torch.Tensor], utterance_mask: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        return {name: ecce(states[name], utterance_mask) for name, ecce in self.ecce.items()}
+
+    def forward(
+        self,
+        features: Mapping[str, torch.Tensor],
+        utterance_mask: torch.Tensor,
+        present: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """features {name: (B,L,D_m)}, utterance_mask (B,L), present (B,L,M) -> (B,L,out_dim)."""
+        states = self._project(features, utterance_mask, present)
+        biases = self._biases(states, utterance_mask)
+        key_valid = {
+            name: utterance_mask if present is None else utterance_mask & present[..., index]
+            for index, name in enumerate(self.modalities)
+        }
+        for layer in self.layers:
+            states = layer(states, biases, utterance_mask, key_valid)
+        hidden = self.norm(states[self.modalities[0]])
+        return self.head(self.head_drop(hidden))
+
+    def ecce_biases(
+        self,
+        features: Mapping[str, torch.Tensor],
+        utterance_mask: torch.Tensor,
+        present: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """The shared ECCE bias per modality {name: (B,H,L,L)}; empty when ecce="none"."""
+        return self._biases(self._project(features, utterance_mask, present), utterance_mask)
+
+    def hidden_layer_paths(self, k: int = 3) -> list[str]:
+        """Module paths of the fused query hidden states (B,L,hidden_dim) of the last k layers,
+        nearest-the-output first (for forward hooks, e.g. its_distill)."""
+        n = len(self.layers)
+        if not 1 <= k <= n:
+            raise ValueError(f"k must be between 1 and num_layers={n}, got {k}")
+        return [f"layers.{i}.fusion" for i in range(n - 1, n - 1 - k, -1)]
+
+    @property
+    def router_weights(self) -> list[torch.Tensor]:
+        """Last forward's router weights per layer (B,L,4), averaged over the layer's
+        modalities (each still sums to 1); empty for the attention mixer."""
+        return [
+            torch.stack(list(per_modality.values())).mean(0)
+            for per_modality in self.router_weights_per_modality
+            if per_modality
+        ]
+
+    @property
+    def router_weights_per_modality(self) -> list[dict[str, torch.Tensor]]:
+        """Last forward's router weights per layer and modality {name: (B,L,4)}."""
+        out = []
+        for layer in self.layers:
+            weights = {}
+            for name, block in layer.blocks.items():
+                last = getattr(block.mixer, "last_weights", None)
+                if last is not None:
+                    weights[name] = last
+            out.append(weights)
+        return out if any(out) else []
+
+    def parameter_groups(self, lr: float, router_lr: float, weight_decay: float) -> list[dict]:
+        """AdamW groups: "decay" (matrices), "no_decay" (biases, norms) at `lr`; "router" at
+        `router_lr`. Empty groups are left out."""
+        router_ids = {
+            id(p)
+            for module in self.modules()
+            if isinstance(module, Router)
+            for p in module.parameters()
+        }
+        groups: dict[str, list[nn.Parameter]] = {"decay": [], "no_decay": [], "router": []}
+        for param in self.parameters():
+            if not param.requires_grad:
+                continue
+            if id(param) in router_ids:
+                groups["router"].append(param)
+            elif param.ndim >= 2:
+                groups["decay"].append(param)
+            else:
+                groups["no_decay"].append(param)
+        settings = {
+            "decay": (lr, weight_decay),
+            "no_decay": (lr, 0.0),
+            "router": (router_lr, weight_decay),
+        }
+        return [
+            {
+                "name": name,
+                "params": params,
+                "lr": settings[name][0],
+                "weight_decay": settings[name][1],
+            }
+            for name, params in groups.items()
+            if params
+        ]

@@ -1,0 +1,97 @@
+"""Figures: confusion matrices per rate, the ECCE heatmap and the t-SNE write non-empty PNGs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from erc_data import ConversationBatch
+from iteach_app.figures import plot_confusion_per_rate, plot_ecce_heatmap, plot_tsne
+from iteach_app.model import ITEACHNet
+from missing_modality import UMEResult
+
+DIMS = {"text": 12, "audio": 6}
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny tensors: one thread avoids contention on a shared machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _model(**kw) -> ITEACHNet:
+    torch.manual_seed(0)
+    return ITEACHNet(DIMS, 3, hidden_dim=16, num_heads=2, ecce_dim=4, num_layers=2, **kw)
+
+
+def _batch(seed: int, lengths=(8, 5, 3), regression: bool = False) -> ConversationBatch:
+    gen = torch.Generator().manual_seed(seed)
+    length = max(lengths)
+    mask = torch.arange(length)[None, :] < torch.tensor(lengths)[:, None]
+    features = {k: torch.randn(len(lengths), length, d, generator=gen) for k, d in DIMS.items()}
+    if regression:
+        labels = torch.randn(len(lengths), length, generator=gen).masked_fill(~mask, 0.0)
+    else:
+        labels = torch.randint(0, 3, (len(lengths), length), generator=gen).masked_fill(~mask, -100)
+    return ConversationBatch(
+        features=features,
+        utterance_mask=mask,
+        labels=labels,
+        speakers=torch.zeros(len(lengths), length, dtype=torch.long),
+        ids=[f"dialogue_{seed}_{i}" for i in range(len(lengths))],
+    )
+
+
+def _assert_png(path: Path) -> None:
+    assert path.is_file()
+    assert path.read_bytes()[:8] == PNG_MAGIC
+    assert path.stat().st_size > 1000
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+
+
+def test_confusion_per_rate(tmp_path: Path) -> None:
+    result = UMEResult(
+        rates=(0.0, 0.3, 0.7),
+        per_rate=[{"waf": 0.7, "acc": 0.7}] * 3,
+        realised=(0.0, 0.3, 0.66),
+        confusion=[[[5, 1, 0], [2, 4, 1], [0, 0, 3]]] * 3,
+    )
+    path = plot_confusion_per_rate(result, tmp_path / "out" / "confusion.png", ["a", "b", "c"])
+    _assert_png(path)
+    with pytest.raises(ValueError, match="class_names"):
+        plot_confusion_per_rate(result, tmp_path / "bad.png", ["a"])
+    regression = UMEResult(
+        rates=(0.0,), per_rate=[{"mae": 1.0}], realised=(0.0,), task="regression"
+    )
+    with pytest.raises(ValueError, match="confusion"):
+        plot_confusion_per_rate(regression, tmp_path / "bad.png")
+
+
+@pytest.mark.parametrize("head", [None, 1])
+def test_ecce_heatmap(tmp_path: Path, head: int | None) -> None:
+    model = _model().train()
+    path = plot_ecce_heatmap(model, _batch(0), tmp_path / "ecce.png", conversation=1, head=head)
+    _assert_png(path)
+    assert model.training  # the mode is restored
+
+
+def test_ecce_heatmap_errors(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no ECCE bias"):
+        plot_ecce_heatmap(_model(ecce="none"), _batch(0), tmp_path / "x.png")
+    with pytest.raises(ValueError, match="conversation=5"):
+        plot_ecce_heatmap(_model(), _batch(0), tmp_path / "x.png", conversation=5)
+    with pytest.raises(ValueError, match="'video'"):
+        plot_ecce_heatmap(_model(), _batch(0), tmp_path / "x.png", modality="video")
+
+
+@pytest.mark.parametrize("regression", [False, True])
+def test_tsne(tmp_path: Path, regression: bool) -> None:
+    batches = [_batch(1, regression=regression), _batch(2, regression=regression)]
+    path = plot_tsne(_model(), batches, tmp_path / "tsne.png", max_points=20)
+    _assert_png(path)
