@@ -1,0 +1,35 @@
+"""its_distill: Inverted Teacher-Student distillation, to make any model robust to missing inputs.
+
+A teacher sees complete inputs, a (larger) student sees inputs with parts missing; both learn the
+task, and the student's last hidden states are pulled towards the teacher's where its input was
+incomplete. Hidden states are captured with forward hooks, so neither model has to change.
+"""
+
+from its_distill.calling import call_model
+from its_distill.capture import (
+    HiddenStateCapture,
+    capture_hidden_states,
+    resolve_module,
+    unwrap_model,
+)
+from its_distill.losses import masked_distance, task_loss
+from its_distill.output import ITSOutput
+from its_distill.widths import infer_width
+from its_distill.wrapper import PAPER_LAYER_WEIGHTS, InvertedTeacherStudent
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PAPER_LAYER_WEIGHTS",
+    "HiddenStateCapture",
+    "ITSOutput",
+    "InvertedTeacherStudent",
+    "__version__",
+    "call_model",
+    "capture_hidden_states",
+    "infer_width",
+    "masked_distance",
+    "resolve_module",
+    "task_loss",
+    "unwrap_model",
+]

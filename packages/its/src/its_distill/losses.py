@@ -1,0 +1,63 @@
+"""Task loss over valid positions and the masked distance between hidden states."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+TASKS = ("classification", "regression")
+REGRESSION_LOSSES = ("mse", "mae")
+IGNORE_INDEX = -100
+
+
+def _regression_values(logits: torch.Tensor, target: torch.Tensor, name: str) -> torch.Tensor:
+    if logits.shape == target.shape:
+        return logits
+    if logits.shape == (*target.shape, 1):
+        return logits.squeeze(-1)
+    raise ValueError(
+        f"{name} regression output has shape {tuple(logits.shape)}; for a target of shape "
+        f"{tuple(target.shape)} it must be {tuple(target.shape)} or {(*target.shape, 1)}"
+    )
+
+
+def task_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    valid: torch.Tensor | None,
+    *,
+    task: str,
+    regression_loss: str = "mse",
+    name: str = "model",
+) -> torch.Tensor:
+    """Mean loss over valid positions (0 where none is valid).
+
+    Classification: logits (*P, C), integer target (*P) (entries equal to -100 are ignored too),
+    cross-entropy. Regression: outputs (*P) or (*P, 1), float target (*P), MSE or MAE.
+    """
+    if task == "classification":
+        if logits.shape[:-1] != target.shape:
+            raise ValueError(
+                f"{name} logits have shape {tuple(logits.shape)}; for a target of shape "
+                f"{tuple(target.shape)} they must be {(*target.shape, 'C')}"
+            )
+        if target.is_floating_point() or target.is_complex():
+            raise TypeError(
+                f"classification needs integer class targets, got dtype {target.dtype}; "
+                f"use task='regression' for real-valued targets"
+            )
+        keep = target != IGNORE_INDEX
+        keep = keep if valid is None else keep & valid
+        losses = F.cross_entropy(logits[keep], target[keep], reduction="none")
+    else:
+        values = _regression_values(logits, target, name)
+        keep = torch.ones_like(target, dtype=torch.bool) if valid is None else valid
+        diff = values[keep] - target[keep].to(values.dtype)
+        losses = diff.square() if regression_loss == "mse" else diff.abs()
+    return losses.sum() / max(losses.numel(), 1)
+
+
+def masked_distance(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Mean over rows of the squared L2 distance averaged over features: (N, D), (N, D) -> ()."""
+    per_row = (student - teacher).square().mean(dim=-1)
+    return per_row.sum() / max(per_row.numel(), 1)

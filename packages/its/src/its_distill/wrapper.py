@@ -1,0 +1,312 @@
+"""InvertedTeacherStudent: task loss of both models + distance between their last hidden states."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from its_distill.calling import call_model, logits_of, split_returned_states
+from its_distill.capture import HiddenStateCapture, resolve_module
+from its_distill.losses import REGRESSION_LOSSES, TASKS, masked_distance, task_loss
+from its_distill.masks import check_mask, combine
+from its_distill.output import ITSOutput
+from its_distill.widths import infer_width
+
+PAPER_LAYER_WEIGHTS = (0.5, 0.1, 0.05)
+
+
+def _layer_names(layers: Sequence[str] | None, count: int) -> tuple[str, ...]:
+    if layers is None:
+        return tuple(f"hidden_states[{k}]" for k in range(count))
+    return tuple(repr(path) for path in layers)
+
+
+def _check_length(values: Sequence[Any] | None, name: str, count: int) -> tuple[Any, ...] | None:
+    if values is None:
+        return None
+    if isinstance(values, str) or not isinstance(values, Sequence):
+        raise TypeError(f"{name} must be a sequence (list or tuple), not {type(values).__name__}")
+    if len(values) != count:
+        raise ValueError(
+            f"{name} has {len(values)} entries but layer_weights has {count}; give one per layer"
+        )
+    return tuple(values)
+
+
+def _check_dims(dims: Sequence[int | None] | None, name: str, count: int) -> tuple[int | None, ...]:
+    checked = _check_length(dims, name, count) or (None,) * count
+    for dim in checked:
+        if dim is not None and (not isinstance(dim, int) or isinstance(dim, bool) or dim < 1):
+            raise ValueError(f"{name} entries must be positive ints or None, got {dim!r}")
+    return checked
+
+
+def _padded(state: torch.Tensor, positions: torch.Size) -> torch.Tensor:
+    """A nested tensor (PyTorch's fast path, e.g. nn.TransformerEncoder in eval) as padded."""
+    if not state.is_nested:
+        return state
+    return torch.nested.to_padded_tensor(state, 0.0, output_size=(*positions, state.size(-1)))
+
+
+class InvertedTeacherStudent(nn.Module):
+    """Train a teacher on complete inputs and a student on incomplete ones, end to end.
+
+    `loss = (teacher_loss + student_loss) / 2 + sum_k layer_weights[k] * distance_k`, where
+    `distance_k` is the mean, over positions that are `valid` and in `distill_where`, of the squared
+    L2 distance (averaged over features) between the student's k-th hidden state (projected to the
+    teacher's width where the widths differ) and the teacher's, which is detached.
+
+    Hidden states come from forward hooks on `teacher_layers` / `student_layers` (module paths as in
+    `named_modules()`, nearest-the-output first; a tuple output contributes its first element), or,
+    where those are None, from the model itself returning `(logits, hidden_states)`. They must be
+    shaped like the target plus a feature dim: (B, L, D) for a (B, L) target, (B, D) for (B,).
+
+    Widths (for the projections, built here so an optimizer sees them) come from `teacher_dims` /
+    `student_dims` where given, else from `its_distill.widths.infer_width` on the hooked module.
+    Where a width stays unknown no projection is built, and a width mismatch at the first forward
+    raises an error asking for the dims. `teacher=None` is PRE: the student and its task loss alone.
+    `freeze_teacher=True` keeps a pretrained teacher fixed (no grad, eval mode): the task loss is
+    then the student's alone.
+    """
+
+    def __init__(
+        self,
+        teacher: nn.Module | None,
+        student: nn.Module,
+        *,
+        teacher_layers: Sequence[str] | None = None,
+        student_layers: Sequence[str] | None = None,
+        layer_weights: Sequence[float] = PAPER_LAYER_WEIGHTS,
+        task: str = "classification",
+        regression_loss: str = "mse",
+        freeze_teacher: bool = False,
+        teacher_dims: Sequence[int | None] | None = None,
+        student_dims: Sequence[int | None] | None = None,
+    ) -> None:
+        super().__init__()
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, not {task!r}")
+        if regression_loss not in REGRESSION_LOSSES:
+            raise ValueError(
+                f"regression_loss must be one of {REGRESSION_LOSSES}, not {regression_loss!r}"
+            )
+        if teacher is None and freeze_teacher:
+            raise ValueError("freeze_teacher=True needs a teacher (teacher is None: PRE)")
+        weights = tuple(float(w) for w in layer_weights)
+        if not all(math.isfinite(w) and w >= 0 for w in weights):
+            raise ValueError(f"layer_weights must be finite and >= 0, got {weights}")
+        if teacher is not None and not weights:
+            raise ValueError("layer_weights is empty: give one weight per distilled layer")
+        count = len(weights)
+        self.teacher = teacher
+        self.student = student
+        self.layer_weights = weights
+        self.task = task
+        self.regression_loss = regression_loss
+        self.freeze_teacher = freeze_teacher
+        self.teacher_layers = _check_length(teacher_layers, "teacher_layers", count)
+        self.student_layers = _check_length(student_layers, "student_layers", count)
+        teacher_dims = _check_dims(teacher_dims, "teacher_dims", count)
+        student_dims = _check_dims(student_dims, "student_dims", count)
+        self._teacher_names = _layer_names(self.teacher_layers, count)
+        self._student_names = _layer_names(self.student_layers, count)
+        self._teacher_capture = self._capture(teacher, self.teacher_layers)
+        self._student_capture = self._capture(student, self.student_layers)
+        self._teacher_widths = self._widths(self._teacher_capture, teacher_dims)
+        self._student_widths = self._widths(self._student_capture, student_dims)
+        self.projections = nn.ModuleDict(
+            {
+                str(k): nn.Linear(ds, dt)
+                for k, (dt, ds) in enumerate(
+                    zip(self._teacher_widths, self._student_widths, strict=True)
+                )
+                if teacher is not None and dt is not None and ds is not None and dt != ds
+            }
+        )
+        if freeze_teacher:
+            teacher.requires_grad_(False)
+            teacher.eval()
+
+    def _capture(
+        self, model: nn.Module | None, layers: tuple[str, ...] | None
+    ) -> HiddenStateCapture | None:
+        if model is None or layers is None:
+            return None
+        if self.teacher is None:
+            for path in layers:
+                resolve_module(model, path)
+            return None
+        return HiddenStateCapture(model, layers, enabled=False)
+
+    @staticmethod
+    def _widths(
+        capture: HiddenStateCapture | None, dims: tuple[int | None, ...]
+    ) -> tuple[int | None, ...]:
+        if capture is None:
+            return dims
+        return tuple(
+            dim if dim is not None else infer_width(module)
+            for dim, module in zip(dims, capture.modules, strict=True)
+        )
+
+    def train(self, mode: bool = True) -> InvertedTeacherStudent:
+        """As nn.Module.train, except that a frozen teacher stays in eval mode."""
+        super().train(mode)
+        if self.freeze_teacher and self.teacher is not None:
+            self.teacher.eval()
+        return self
+
+    def _run(
+        self,
+        model: nn.Module,
+        capture: HiddenStateCapture | None,
+        layers: tuple[str, ...] | None,
+        inputs: Any,
+        name: str,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """Logits and hidden states (nearest-the-output first) of one model on `inputs`."""
+        if layers is None:
+            return split_returned_states(call_model(model, inputs), name, len(self.layer_weights))
+        assert capture is not None
+        with capture.recording():
+            output = call_model(model, inputs)
+            states = capture.states()
+        capture.clear()
+        return logits_of(output, name), states
+
+    def remove_hooks(self) -> None:
+        """Unregister the forward hooks from both models (the wrapper can no longer distill)."""
+        for capture in (self._teacher_capture, self._student_capture):
+            if capture is not None:
+                capture.remove()
+
+    def predict(self, student_inputs: Any) -> torch.Tensor:
+        """Student logits (B, L, C) / (B, C), or values, from the student alone (no teacher)."""
+        return logits_of(call_model(self.student, student_inputs), "student")
+
+    def forward(
+        self,
+        teacher_inputs: Any,
+        student_inputs: Any,
+        target: torch.Tensor,
+        *,
+        valid: torch.Tensor | None = None,
+        distill_where: torch.Tensor | None = None,
+    ) -> ITSOutput:
+        """One step: teacher on complete inputs, student on incomplete ones, target (B, L) / (B,).
+
+        `valid` (shaped like target, bool) marks real positions (False on padding);
+        `distill_where` (same shape) marks where the student's input had something missing.
+        Either None means everywhere.
+        """
+        if not isinstance(target, torch.Tensor):
+            raise TypeError(f"target must be a tensor, not {type(target).__name__}")
+        positions = target.shape
+        valid = check_mask(valid, "valid", positions)
+        distill_where = check_mask(distill_where, "distill_where", positions)
+        losses = {"task": self.task, "regression_loss": self.regression_loss}
+        if self.teacher is None:
+            student_logits = self.predict(student_inputs)
+            student_loss = task_loss(student_logits, target, valid, **losses, name="student")
+            zero = student_loss.new_zeros(())
+            return ITSOutput(
+                student_loss, student_loss, zero, None, student_loss, (), None, student_logits
+            )
+        if teacher_inputs is None:
+            raise ValueError("teacher_inputs is None but the wrapper has a teacher")
+        student_logits, student_states = self._run(
+            self.student, self._student_capture, self.student_layers, student_inputs, "student"
+        )
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_teacher):
+            teacher_logits, teacher_states = self._run(
+                self.teacher, self._teacher_capture, self.teacher_layers, teacher_inputs, "teacher"
+            )
+        student_loss = task_loss(student_logits, target, valid, **losses, name="student")
+        teacher_loss = task_loss(teacher_logits, target, valid, **losses, name="teacher")
+        both = student_loss if self.freeze_teacher else (teacher_loss + student_loss) / 2
+        where = combine(valid, distill_where)
+        distances = tuple(
+            self._distance(k, s, t.detach(), where, positions)
+            for k, (s, t) in enumerate(zip(student_states, teacher_states, strict=True))
+        )
+        distill = sum(
+            (w * d for w, d in zip(self.layer_weights, distances, strict=True)),
+            start=student_loss.new_zeros(()),
+        )
+        return ITSOutput(
+            both + distill,
+            both,
+            distill,
+            teacher_loss,
+            student_loss,
+            distances,
+            teacher_logits,
+            student_logits,
+        )
+
+    def _distance(
+        self,
+        k: int,
+        student: torch.Tensor,
+        teacher: torch.Tensor,
+        where: torch.Tensor | None,
+        positions: torch.Size,
+    ) -> torch.Tensor:
+        """Distance of layer k over the selected positions (0 where none is selected)."""
+        student, teacher = _padded(student, positions), _padded(teacher, positions)
+        self._check_states(k, student, teacher, positions)
+        if where is None:
+            student_rows = student.reshape(-1, student.shape[-1])
+            teacher_rows = teacher.reshape(-1, teacher.shape[-1])
+        else:
+            student_rows, teacher_rows = student[where], teacher[where]
+        key = str(k)
+        if key in self.projections:
+            student_rows = self.projections[key](student_rows)
+        return masked_distance(student_rows, teacher_rows)
+
+    def _check_states(
+        self, k: int, student: torch.Tensor, teacher: torch.Tensor, positions: torch.Size
+    ) -> None:
+        """Clear errors for hidden states that no projection can reconcile."""
+        t_name, s_name = self._teacher_names[k], self._student_names[k]
+        described = (
+            f"teacher layer {t_name} gives shape {tuple(teacher.shape)} and student layer "
+            f"{s_name} gives shape {tuple(student.shape)}"
+        )
+        if student.dim() == 0 or teacher.dim() == 0 or student.shape[:-1] != teacher.shape[:-1]:
+            raise ValueError(
+                f"{described}: they must agree on every dim but the last (features); "
+                f"a projection only maps the feature width"
+            )
+        if student.shape[:-1] != positions:
+            raise ValueError(
+                f"{described}, but the target has shape {tuple(positions)}: hidden states must be "
+                f"{(*positions, 'D')} (batch first, one row per target position)"
+            )
+        expected_t, expected_s = self._teacher_widths[k], self._student_widths[k]
+        width_t, width_s = teacher.shape[-1], student.shape[-1]
+        if str(k) in self.projections:
+            if (width_t, width_s) != (expected_t, expected_s):
+                raise ValueError(
+                    f"{described}, but the projection for layer {k} was built for widths "
+                    f"teacher {expected_t} / student {expected_s} (inferred at construction); "
+                    f"pass teacher_dims= and student_dims= with the true widths"
+                )
+        elif width_t != width_s:
+            raise ValueError(
+                f"{described}: widths {width_t} and {width_s} differ but no projection was built "
+                f"(widths known at construction: teacher {expected_t}, student {expected_s}); "
+                f"pass teacher_dims= and student_dims= so the wrapper builds one"
+            )
+
+    def extra_repr(self) -> str:
+        return (
+            f"task={self.task!r}, layer_weights={self.layer_weights}, "
+            f"teacher_layers={self.teacher_layers}, student_layers={self.student_layers}, "
+            f"freeze_teacher={self.freeze_teacher}"
+        )
