@@ -1,0 +1,126 @@
+"""Datasets for a run: a GCNet-layout folder or a built-in synthetic set; splits; batches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from erc_data import ERCDataset, collate_conversations, load_gcnet
+from erc_data.batch import ConversationBatch
+from iteach_app.config import ConfigError, TrainConfig
+from iteach_app.seeds import generator
+
+# Scaled-down synthetic defaults (the paper's widths are text 1024, audio 512, video 1024).
+SYNTHETIC_DIMS = {"text": 64, "audio": 32, "video": 64}
+SYNTHETIC_DIALOGUES = {"iemocap4": 151, "iemocap6": 151, "mosi": 93}
+
+
+@dataclass
+class DataBundle:
+    """The whole dataset and its (train, val, test) split."""
+
+    dataset: ERCDataset
+    train: ERCDataset
+    val: ERCDataset
+    test: ERCDataset
+
+    @property
+    def task(self) -> str:
+        """ "classification" or "regression"."""
+        return self.dataset.task
+
+    @property
+    def out_dim(self) -> int:
+        """Classifier width: the number of classes, or 1 for regression."""
+        return int(self.dataset.num_classes) if self.task == "classification" else 1
+
+    @property
+    def modality_dims(self) -> dict[str, int]:
+        """Modality name -> feature width."""
+        return dict(self.dataset.modality_dims)
+
+
+def build_dataset(config: TrainConfig) -> ERCDataset:
+    """The dataset named by the config: real (data/dataset/features) or synthetic."""
+    if config.synthetic is not None:
+        return synthetic_dataset(
+            config.synthetic,
+            seed=config.seed,
+            num_dialogues=config.synthetic_dialogues,
+            dims=config.synthetic_dims or None,
+            max_length=config.synthetic_max_length,
+        )
+    root = Path(str(config.data))
+    if not root.exists():
+        raise ConfigError(f"data folder not found: {root}")
+    cache = config.cache_dir if config.cache_dir is not None else None
+    return load_gcnet(root, str(config.dataset), config.features, cache_dir=cache)
+
+
+def synthetic_dataset(
+    name: str,
+    *,
+    seed: int = 0,
+    num_dialogues: int | None = None,
+    dims: dict[str, int] | None = None,
+    max_length: int | None = None,
+) -> ERCDataset:
+    """A built-in synthetic set: ``iemocap4`` / ``iemocap6`` (3 modalities) or ``mosi``."""
+    from erc_data import synthetic
+
+    dims = dict(dims or SYNTHETIC_DIMS)
+    kwargs: dict[str, Any] = {
+        "seed": seed,
+        "num_dialogues": num_dialogues or SYNTHETIC_DIALOGUES.get(name),
+        "dims": dims,
+    }
+    if max_length is not None:
+        kwargs["max_length"] = max_length
+    if name in ("iemocap4", "iemocap6"):
+        return synthetic.iemocap_like(4 if name == "iemocap4" else 6, **kwargs)
+    if name == "mosi":
+        return synthetic.mosi_like(**kwargs)
+    raise ConfigError(f"unknown synthetic dataset {name!r}; use iemocap4, iemocap6 or mosi")
+
+
+def build_splits(config: TrainConfig, dataset: ERCDataset | None = None) -> DataBundle:
+    """Load (unless given) and split: IEMOCAP fold k tests Session k; val is carved from train."""
+    dataset = dataset if dataset is not None else build_dataset(config)
+    train, val, test = dataset.split(
+        fold=config.fold, val_fraction=config.val_fraction, seed=config.seed
+    )
+    for name, part in (("train", train), ("test", test)):
+        if len(part) == 0:
+            raise ConfigError(f"{dataset.name}: the {name} split is empty")
+    if len(val) == 0 and config.select_on == "val":
+        raise ConfigError(
+            f"{dataset.name}: the validation split is empty (val_fraction {config.val_fraction}); "
+            "raise val_fraction or use select_on = test"
+        )
+    return DataBundle(dataset, train, val, test)
+
+
+def epoch_order(num_items: int, seed: int, epoch: int) -> list[int]:
+    """The shuffled order of the training conversations in ``epoch`` (a function of seed, epoch)."""
+    return torch.randperm(num_items, generator=generator(seed, "order", epoch)).tolist()
+
+
+def chunks(items: Sequence[int], size: int) -> list[list[int]]:
+    """Consecutive batches of ``size`` (the last may be shorter)."""
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def collate(dataset: ERCDataset, indices: Sequence[int]) -> ConversationBatch:
+    """Pad the conversations at ``indices`` into one batch."""
+    return collate_conversations([dataset[i] for i in indices])
+
+
+def fixed_batches(
+    dataset: ERCDataset, batch_size: int, device: torch.device
+) -> list[ConversationBatch]:
+    """The dataset in its stored order as batches on ``device`` (for evaluation, re-iterable)."""
+    return [collate(dataset, idx).to(device) for idx in chunks(range(len(dataset)), batch_size)]

@@ -1,0 +1,48 @@
+"""`iteach-app plot RUN`: the paper's figures for a finished run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from iteach_app.config import ConfigError
+from iteach_app.data import fixed_batches
+from iteach_app.evaluate import load_trained, load_ume, protocol_note
+from missing_modality import plot_ume
+
+# GCNet label order (see the data README); other datasets show class indices.
+CLASS_NAMES = {
+    "IEMOCAPFour": ("happy", "sad", "neutral", "angry"),
+    "IEMOCAPSix": ("happy", "sad", "neutral", "angry", "excited", "frustrated"),
+}
+
+
+def plot_run(
+    run_dir: str | Path,
+    *,
+    out: str | Path | None = None,
+    conversation: int = 0,
+    device: str = "auto",
+    batch_size: int = 16,
+) -> list[Path]:
+    """UME curve, confusion matrices per rate, ECCE bias heatmap (Fig. 5) and t-SNE (Fig. 9)."""
+    from iteach_app import figures
+
+    run_dir = Path(run_dir)
+    out = Path(out) if out is not None else run_dir / "figures"
+    result = load_ume(run_dir)
+    config, data, model, target = load_trained(run_dir, device=device)
+    note = protocol_note(config)
+    written = [plot_ume({run_dir.name: result}, out / "ume.png", title=note)]
+    if result.confusion is not None:
+        names = CLASS_NAMES.get(str(config.dataset)) if config.synthetic is None else None
+        written.append(figures.plot_confusion_per_rate(result, out / "confusion.png", names))
+    if not 0 <= conversation < len(data.test):
+        raise ConfigError(
+            f"--conversation {conversation} is out of range: the test split has {len(data.test)}"
+        )
+    batch = fixed_batches(data.test.subset([conversation]), 1, target)[0]
+    if model.student.ecce_mode != "none":
+        written.append(figures.plot_ecce_heatmap(model.student, batch, out / "ecce_bias.png"))
+    batches = fixed_batches(data.test, batch_size, target)
+    written.append(figures.plot_tsne(model.student, batches, out / "tsne.png", seed=config.seed))
+    return written

@@ -1,0 +1,81 @@
+"""Run folders: names, one config per (fold, seed), and the summary of several runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+
+from iteach_app.config import ConfigError, TrainConfig
+from iteach_app.evaluate import SELECTION_METRIC
+from missing_modality import UMEResult
+
+TEST_SUFFIX = "selected-on-TEST"
+
+
+def parse_int_list(text: str | None, name: str, *, all_values: Sequence[int] = ()) -> list[int]:
+    """``"5"``, ``"1,2,3"`` or ``"all"`` -> ints; None -> [] (meaning: the config's value)."""
+    if text is None:
+        return []
+    if text.strip().lower() == "all":
+        if not all_values:
+            raise ConfigError(f"--{name} all: no list of values is known here")
+        return list(all_values)
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"--{name}: {text!r} is not an integer or a comma-separated list"
+        ) from None
+    if not values:
+        raise ConfigError(f"--{name}: no value given")
+    return values
+
+
+def expand(config: TrainConfig, folds: Sequence[int], seeds: Sequence[int]) -> list[TrainConfig]:
+    """One validated config per (fold, seed) pair; empty lists keep the config's own value."""
+    out = []
+    for fold in folds or [config.fold]:
+        for seed in seeds or [config.seed]:
+            out.append(dataclasses.replace(config, fold=fold, seed=seed).validate())
+    return out
+
+
+def run_name(config: TrainConfig) -> str:
+    """``<data>-<framework>[-fold<k>]-seed<s>[-selected-on-TEST]``."""
+    parts = [config.dataset_label, config.framework]
+    if config.fold is not None:
+        parts.append(f"fold{config.fold}")
+    parts.append(f"seed{config.seed}")
+    if config.selected_on_test:
+        parts.append(TEST_SUFFIX)
+    return "-".join(parts)
+
+
+def run_dir_for(config: TrainConfig, out: Path, name: str | None, multiple: bool) -> Path:
+    """``out/name`` (with the run's own name appended when several runs share ``name``)."""
+    if name is None:
+        return out / run_name(config)
+    if multiple:
+        return out / name / run_name(config)
+    if config.selected_on_test and TEST_SUFFIX not in name:
+        name = f"{name}-{TEST_SUFFIX}"
+    return out / name
+
+
+def summary_table(results: dict[str, UMEResult]) -> str:
+    """Markdown: UME average and decline of the selection metric per run, then mean and std."""
+    first = next(iter(results.values()))
+    key = SELECTION_METRIC[first.task]
+    lines = [f"| run | {key} average | {key} decline |", "|---|---:|---:|"]
+    for name, result in results.items():
+        lines.append(f"| {name} | {result.average[key]:.4f} | {result.decline[key]:.4f} |")
+    if len(results) > 1:
+        averages = [r.average[key] for r in results.values()]
+        declines = [r.decline[key] for r in results.values()]
+        lines.append(
+            f"| mean ± std | {statistics.mean(averages):.4f} ± {statistics.stdev(averages):.4f} "
+            f"| {statistics.mean(declines):.4f} ± {statistics.stdev(declines):.4f} |"
+        )
+    return "\n".join(lines) + "\n"

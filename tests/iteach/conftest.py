@@ -1,0 +1,58 @@
+"""Tiny configs and data for the app's tests (hidden 16, short synthetic conversations)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+from iteach_app.config import TrainConfig, resolve
+from iteach_app.data import DataBundle, build_splits
+
+TINY: dict[str, Any] = {
+    "synthetic": "iemocap4",
+    "synthetic_dialogues": 14,
+    "synthetic_dims": {"text": 8, "audio": 4, "video": 6},
+    "synthetic_max_length": 12,
+    "hidden_dim": 16,
+    "num_heads": 2,
+    "mlp_ratio": 2.0,
+    "window": 3,
+    "max_distance": 6,
+    "epochs": 2,
+    "batch_size": 4,
+    "lr": 1e-3,
+    "device": "cpu",
+    "checkpoint_every": 0,
+    "eval_rates": [0.0, 0.3, 0.7],
+}
+
+
+def tiny_config(**overrides: Any) -> TrainConfig:
+    """A validated tiny config (2 epochs of 3 steps)."""
+    return resolve(overrides={**TINY, **overrides}, source="test")
+
+
+@pytest.fixture(scope="session")
+def make_config() -> Any:
+    """``make_config(**overrides)`` -> a tiny TrainConfig."""
+    return tiny_config
+
+
+@pytest.fixture(scope="session")
+def tiny_overrides() -> dict[str, Any]:
+    """The tiny settings as plain overrides (for child processes)."""
+    return dict(TINY)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_thread() -> None:
+    """One intra-op thread for every test: results are bit-identical only at a fixed count."""
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def tiny_data() -> DataBundle:
+    """The tiny synthetic dataset split once for the session."""
+    return build_splits(tiny_config())

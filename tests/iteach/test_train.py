@@ -1,0 +1,157 @@
+"""Trainer: run folder contents, determinism, exact resume, selection protocol labels."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from iteach_app.checkpoint import CheckpointError
+from iteach_app.evaluate import evaluate_run
+from iteach_app.framework import build_framework, build_optimizer
+from iteach_app.train import Trainer, TrainState
+
+WORKER = Path(__file__).with_name("worker.py")
+
+
+class Interrupt(Exception):
+    """Stands in for a crash in the middle of an epoch."""
+
+
+def _weights(run_dir: Path, name: str = "best") -> dict[str, torch.Tensor]:
+    return load_file(run_dir / "checkpoints" / f"{name}.safetensors")
+
+
+def _fit(config, run_dir: Path, data, **kwargs):
+    return Trainer(config, run_dir, data=data, verbose=False, **kwargs).fit()
+
+
+def _same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, tiny_data, make_config):
+    """One uninterrupted tiny ITS run (2 epochs x 3 steps)."""
+    run_dir = tmp_path_factory.mktemp("reference") / "run"
+    return run_dir, _fit(make_config(), run_dir, tiny_data)
+
+
+def test_run_folder_holds_everything(reference) -> None:
+    run_dir, result = reference
+    for name in ("config.toml", "config.json", "metrics.json", "metrics.csv", "ume.md"):
+        assert (run_dir / name).is_file(), name
+    for name in ("ume.csv", "ume.json", "ume.png"):
+        assert (run_dir / name).is_file(), name
+    assert (run_dir / "checkpoints" / "best.safetensors").is_file()
+    assert (run_dir / "checkpoints" / "last.safetensors").is_file()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert [e["epoch"] for e in metrics["epochs"]] == [1, 2]
+    assert metrics["epochs"][0]["steps"] == 3
+    assert metrics["epochs"][0]["train_distill_loss"] > 0
+    assert (run_dir / "metrics.csv").read_text().count("\n") == 3
+    ume = json.loads((run_dir / "ume.json").read_text())
+    assert ume["rates"] == [0.0, 0.3, 0.7]
+    assert ume["selected_on"] == "val"
+    assert "validation split" in (run_dir / "ume.md").read_text()
+    assert result.ume.per_rate == ume["per_rate"]
+    assert result.best_epoch in (1, 2)
+
+
+def test_same_seed_same_run(reference, tmp_path: Path, tiny_data, make_config) -> None:
+    run_dir, result = reference
+    again = _fit(make_config(), tmp_path / "again", tiny_data)
+    assert again.history == result.history
+    assert again.ume.per_rate == result.ume.per_rate
+    assert _same_weights(_weights(run_dir, "last"), _weights(tmp_path / "again", "last"))
+
+
+@pytest.mark.parametrize(("every", "crash_after"), [(1, 5), (2, 3)])
+def test_resume_after_a_crash_matches_uninterrupted(
+    reference, tmp_path: Path, tiny_data, make_config, every: int, crash_after: int
+) -> None:
+    """Crash mid-epoch (after global step `crash_after`; the last checkpoint may be older),
+    resume: the same history, final UME and weights as the uninterrupted run."""
+    run_dir, result = reference
+    config = make_config(checkpoint_every=every)
+    crashed = tmp_path / "crashed"
+
+    def crash(state: TrainState) -> None:
+        if state.global_step == crash_after:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        _fit(config, crashed, tiny_data, on_step=crash)
+    assert not (crashed / "ume.json").exists()
+    with pytest.raises(CheckpointError, match="--resume"):
+        _fit(config, crashed, tiny_data)
+    resumed = _fit(config, crashed, tiny_data, resume=True)
+    assert resumed.history == result.history
+    assert resumed.ume.per_rate == result.ume.per_rate
+    assert _same_weights(_weights(run_dir, "last"), _weights(crashed, "last"))
+    assert _same_weights(_weights(run_dir), _weights(crashed))
+    assert (crashed / "metrics.csv").read_text() == (run_dir / "metrics.csv").read_text()
+
+
+def test_evaluate_gives_the_same_numbers_every_time(reference) -> None:
+    run_dir, result = reference
+    _, first = evaluate_run(run_dir, device="cpu")
+    _, second = evaluate_run(run_dir, device="cpu")
+    assert first.per_rate == second.per_rate == result.ume.per_rate
+
+
+def test_select_on_test_is_labelled_everywhere(tmp_path: Path, tiny_data, make_config) -> None:
+    run_dir = tmp_path / "run"
+    _fit(make_config(select_on="test", epochs=1), run_dir, tiny_data)
+    label = "selected on TEST (paper protocol)"
+    assert label in (run_dir / "ume.md").read_text()
+    assert label in (run_dir / "ume.csv").read_text().splitlines()[0]
+    assert json.loads((run_dir / "ume.json").read_text())["selection_note"].endswith(label)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["selection_note"].endswith(label)
+    assert metrics["epochs"][0]["selection_split"] == "test"
+
+
+def test_frameworks_build_the_papers_pairs(tiny_data, make_config) -> None:
+    dims, out = tiny_data.modality_dims, tiny_data.out_dim
+    its = build_framework(make_config(), dims, out, "classification")
+    assert (len(its.teacher.layers), len(its.student.layers)) == (3, 4)
+    assert (its.teacher.mixer, its.student.mixer) == ("attention", "nas")
+    assert its.student_layers == ("layers.3.fusion", "layers.2.fusion", "layers.1.fusion")
+    ts = build_framework(make_config(framework="ts"), dims, out, "classification")
+    assert (len(ts.teacher.layers), len(ts.student.layers)) == (4, 3)
+    pre = build_framework(make_config(framework="pre"), dims, out, "classification")
+    assert pre.teacher is None
+    groups = {g["name"]: g["lr"] for g in build_optimizer(its, make_config()).param_groups}
+    assert groups["student/router"] == make_config().router_lr
+    assert groups["student/decay"] == groups["teacher/decay"] == make_config().lr
+    assert "teacher/router" not in groups
+
+
+def test_pre_trains_without_distillation(tmp_path: Path, tiny_data, make_config) -> None:
+    result = _fit(make_config(framework="pre", epochs=1), tmp_path / "run", tiny_data)
+    assert result.history[0]["train_distill_loss"] == 0.0
+    assert "train_teacher_loss" not in result.history[0]
+
+
+def test_resume_after_sigkill_matches_uninterrupted(
+    reference, tmp_path: Path, tiny_data, make_config, tiny_overrides
+) -> None:
+    """A child process SIGKILLed mid-epoch 2 (after a checkpoint), resumed here: identical end."""
+    run_dir, result = reference
+    killed = tmp_path / "killed"
+    overrides = {**tiny_overrides, "checkpoint_every": 1}
+    args = [sys.executable, str(WORKER), json.dumps(overrides), str(killed), "4"]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert not (killed / "ume.json").exists()
+    resumed = _fit(make_config(checkpoint_every=1), killed, tiny_data, resume=True)
+    assert resumed.history == result.history
+    assert resumed.ume.per_rate == result.ume.per_rate
+    assert _same_weights(_weights(run_dir, "last"), _weights(killed, "last"))
