@@ -33,7 +33,30 @@ demo: install
 	$(BIN)/iteach-app demo
 
 bench: install
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+
+# One speed figure each (BENCH_ARGS=--quick for the short versions); see docs/RESULTS.md.
+.PHONY: bench-ecce bench-load bench-model bench-train bench-baselines results
+bench-ecce: install
+	$(BIN)/python benchmarks/ecce_bench.py $(BENCH_ARGS)
+
+bench-load: install
+	$(BIN)/python benchmarks/load_bench.py
+
+bench-model: install
+	$(BIN)/python benchmarks/model_bench.py $(BENCH_ARGS)
+
+bench-train: install
+	$(BIN)/python benchmarks/train_bench.py $(BENCH_ARGS)
+
+# Linear reference points of ../shared/data/README.md (about a minute).
+bench-baselines: install
+	$(BIN)/python benchmarks/experiments/baselines.py
+
+# The tables of docs/RESULTS.md: hours on 2 CPU cores, never run by CI (SEEDS=0 for one seed).
+SEEDS ?= 0,1,2
+results: install
+	nice $(BIN)/python benchmarks/experiments/run_results.py all --seeds $(SEEDS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import torch
 
 from iteach_app.config import TrainConfig, resolve
 from iteach_app.data import DataBundle, build_splits
@@ -44,12 +43,6 @@ def make_config() -> Any:
 def tiny_overrides() -> dict[str, Any]:
     """The tiny settings as plain overrides (for child processes)."""
     return dict(TINY)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _one_thread() -> None:
-    """One intra-op thread for every test: results are bit-identical only at a fixed count."""
-    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

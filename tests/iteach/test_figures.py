@@ -16,15 +16,6 @@ DIMS = {"text": 12, "audio": 6}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread avoids contention on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _model(**kw) -> ITEACHNet:
     torch.manual_seed(0)
     return ITEACHNet(DIMS, 3, hidden_dim=16, num_heads=2, ecce_dim=4, num_layers=2, **kw)

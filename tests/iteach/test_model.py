@@ -19,15 +19,6 @@ SUBSETS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread avoids contention on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _model(mixer: str = "attention", dims=DIMS, **kw) -> ITEACHNet:
     torch.manual_seed(0)
     kw = {**SMALL, "num_layers": 2, **kw}
