@@ -127,3 +127,15 @@ def test_resume_refuses_new_settings(trained) -> None:
     result = _invoke("train", "--resume", run, "--epochs", 5, "--lr", 0.1)
     assert result.exit_code == 2
     assert "drop --lr, --epochs" in result.output or "drop --epochs, --lr" in result.output
+
+
+def test_params_prints_counts_beside_the_papers_table_3() -> None:
+    from iteach_app.model import PAPER_DIMS, build_student, build_teacher, count_parameters
+
+    result = _invoke("params")
+    assert result.exit_code == 0, result.output
+    teacher, student = build_teacher(PAPER_DIMS, 4), build_student(PAPER_DIMS, 4)
+    assert f"{count_parameters(teacher):,}" in result.output
+    assert f"{count_parameters(student):,}" in result.output
+    assert "2.19" in result.output
+    assert "3.88" in result.output

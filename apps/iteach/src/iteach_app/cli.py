@@ -271,6 +271,17 @@ def demo(
     )
 
 
+# ---------------------------------------------------------------------------- params
+@app.command()
+def params(
+    classes: Annotated[int, typer.Option(help="output classes of the classifier")] = 4,
+) -> None:
+    """Parameter counts of teacher and student at the paper's input dims, vs its Table 3."""
+    from iteach_app.model import paper_parameter_table
+
+    typer.echo(paper_parameter_table(num_classes=classes))
+
+
 # ---------------------------------------------------------------------------- plot
 @app.command()
 @_clear_errors

@@ -43,6 +43,7 @@ from iteach_app.evaluate import (
 )
 from iteach_app.framework import build_framework, build_optimizer
 from iteach_app.io import atomic_write_text
+from iteach_app.model import count_parameters
 from iteach_app.step import step_output
 from missing_modality import ModalityMasker, UMEResult, parse_schedule
 
@@ -139,7 +140,7 @@ class Trainer:
         self._say(
             f"[bold]{self.title}[/]: {self.config.framework.upper()} on {self.data.dataset.name} "
             f"({len(self.data.train)}/{len(self.data.val)}/{len(self.data.test)} conversations), "
-            f"{protocol_note(self.config)}, device {self.device}"
+            f"{protocol_note(self.config)}, device {self.device}; {self._parameter_note()}"
         )
         with self._progress() as progress:
             epochs = progress.add_task("epochs", total=self.config.epochs)
@@ -351,6 +352,15 @@ class Trainer:
     # ------------------------------------------------------------------ helpers
     def _keep(self) -> int:
         return min(self.config.keep_at_least, len(self.data.modality_dims))
+
+    def _parameter_note(self) -> str:
+        """'teacher 2,401,788 / student 3,859,500 parameters' (the student alone for PRE)."""
+        counts = [
+            f"{role} {count_parameters(module):,}"
+            for role, module in (("teacher", self.model.teacher), ("student", self.model.student))
+            if module is not None
+        ]
+        return " / ".join(counts) + " parameters"
 
     def _say(self, text: str) -> None:
         if self.verbose:
