@@ -155,3 +155,12 @@ def test_resume_after_sigkill_matches_uninterrupted(
     assert resumed.history == result.history
     assert resumed.ume.per_rate == result.ume.per_rate
     assert _same_weights(_weights(run_dir, "last"), _weights(killed, "last"))
+
+
+def test_keep_at_least_zero_drops_whole_utterances(tmp_path: Path, make_config) -> None:
+    """keep_at_least=0 is accepted and reaches the masks: rate 0.7 is no longer capped at 2/3."""
+    config = make_config(keep_at_least=0, epochs=1)
+    result = _fit(config, tmp_path / "run", None)
+    realised = dict(zip(result.ume.rates, result.ume.realised, strict=True))
+    assert realised[0.7] == pytest.approx(0.7, abs=0.01)
+    assert realised[0.7] > 2 / 3 + 0.01

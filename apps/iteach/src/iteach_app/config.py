@@ -364,7 +364,7 @@ def _validate(c: TrainConfig) -> None:
         "router_lr",
     ):
         _positive(name, getattr(c, name))
-    _positive("keep_at_least", c.keep_at_least)
+    _positive("keep_at_least", c.keep_at_least, allow_zero=True)
     for name in ("weight_decay", "grad_clip", "checkpoint_every"):
         _positive(name, getattr(c, name), allow_zero=True)
     for name, width in c.synthetic_dims.items():
