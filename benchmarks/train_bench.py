@@ -69,12 +69,24 @@ def main() -> None:
         schedule = parse_schedule("random")
         batch = collate(data.train, list(range(args.batch_size))).to(device)
 
-        def train_step(model=model, optimizer=optimizer, masker=masker, schedule=schedule,
-                       batch=batch, framework=framework) -> None:  # fmt: skip
+        def train_step(
+            model=model,
+            optimizer=optimizer,
+            masker=masker,
+            schedule=schedule,
+            batch=batch,
+            framework=framework,
+        ) -> None:
             output, _ = step_output(
-                model, batch, masker=masker, schedule=schedule, seed=0, epoch=0, step=0,
+                model,
+                batch,
+                masker=masker,
+                schedule=schedule,
+                seed=0,
+                epoch=0,
+                step=0,
                 with_teacher=framework == "its",
-            )  # fmt: skip
+            )
             optimizer.zero_grad(set_to_none=True)
             output.loss.backward()
             optimizer.step()
@@ -86,8 +98,13 @@ def main() -> None:
             path = Path(folder) / "last.safetensors"
 
             def save(model=model, optimizer=optimizer, path=path) -> None:
-                save_checkpoint(path, model.state_dict(), kind="train-state", config_hash="x",
-                                optimizer_state=optimizer.state_dict())  # fmt: skip
+                save_checkpoint(
+                    path,
+                    model.state_dict(),
+                    kind="train-state",
+                    config_hash="x",
+                    optimizer_state=optimizer.state_dict(),
+                )
 
             timings["save"] = _median(save, args.repeats)
             timings["load"] = _median(lambda path=path: load_checkpoint(path), args.repeats)
@@ -102,17 +119,27 @@ def main() -> None:
         timings["ume"] = _median(ume, args.repeats)
         ume_utterances = sum(int(b.utterance_mask.sum()) for b in batches)
     step = timings["its_step"]
-    print(f"device {device}, batch {args.batch_size} conversations, L <= {args.max_len}, "
-          f"inputs {dims}, {torch.get_num_threads()} threads")  # fmt: skip
+    print(
+        f"device {device}, batch {args.batch_size} conversations, L <= {args.max_len}, "
+        f"inputs {dims}, {torch.get_num_threads()} threads"
+    )
     print(f"ITS step (teacher + student)   {step * 1e3:9.1f} ms")
-    print(f"PRE step (student alone)       {timings['pre_step'] * 1e3:9.1f} ms"
-          f"   ITS / PRE = {step / timings['pre_step']:.2f}")  # fmt: skip
-    print(f"checkpoint save ({megabytes:.1f} MiB)    {timings['save'] * 1e3:9.1f} ms"
-          f"   save / ITS step = {timings['save'] / step:.2f}")  # fmt: skip
-    print(f"checkpoint load + validate     {timings['load'] * 1e3:9.1f} ms"
-          f"   load / ITS step = {timings['load'] / step:.2f}")  # fmt: skip
-    print(f"UME, 8 rates, {ume_utterances} utterances {timings['ume'] * 1e3:8.1f} ms"
-          f"   UME / ITS step = {timings['ume'] / step:.2f}")  # fmt: skip
+    print(
+        f"PRE step (student alone)       {timings['pre_step'] * 1e3:9.1f} ms"
+        f"   ITS / PRE = {step / timings['pre_step']:.2f}"
+    )
+    print(
+        f"checkpoint save ({megabytes:.1f} MiB)    {timings['save'] * 1e3:9.1f} ms"
+        f"   save / ITS step = {timings['save'] / step:.2f}"
+    )
+    print(
+        f"checkpoint load + validate     {timings['load'] * 1e3:9.1f} ms"
+        f"   load / ITS step = {timings['load'] / step:.2f}"
+    )
+    print(
+        f"UME, 8 rates, {ume_utterances} utterances {timings['ume'] * 1e3:8.1f} ms"
+        f"   UME / ITS step = {timings['ume'] / step:.2f}"
+    )
 
 
 if __name__ == "__main__":
