@@ -36,7 +36,7 @@ bench: install
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 # One speed figure each (BENCH_ARGS=--quick for the short versions); see docs/RESULTS.md.
-.PHONY: bench-ecce bench-load bench-model bench-train bench-baselines results
+.PHONY: bench-ecce bench-load bench-model bench-train bench-epoch bench-baselines results
 bench-ecce: install
 	$(BIN)/python benchmarks/ecce_bench.py $(BENCH_ARGS)
 
@@ -49,11 +49,15 @@ bench-model: install
 bench-train: install
 	$(BIN)/python benchmarks/train_bench.py $(BENCH_ARGS)
 
+# Seconds per training epoch, utterances/s and inference latency on IEMOCAP 6-class shapes.
+bench-epoch: install
+	$(BIN)/python benchmarks/experiments/epoch_speed.py --threads 1
+
 # Linear reference points of ../shared/data/README.md (about a minute).
 bench-baselines: install
 	$(BIN)/python benchmarks/experiments/baselines.py
 
-# The tables of docs/RESULTS.md: hours on 2 CPU cores, never run by CI (SEEDS=0 for one seed).
+# The tables of docs/RESULTS.md: about an hour of one CPU core; never run by CI (SEEDS=0: one seed).
 SEEDS ?= 0,1,2
 results: install
 	nice $(BIN)/python benchmarks/experiments/run_results.py all --seeds $(SEEDS)

@@ -6,18 +6,26 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ("ecce_bench.py", "load_bench.py", "model_bench.py", "train_bench.py")
+# benchmark script -> its arguments under --quick
+BENCHMARKS = {
+    "ecce_bench.py": ["--quick"],
+    "load_bench.py": ["--quick"],
+    "model_bench.py": ["--quick"],
+    "train_bench.py": ["--quick"],
+    "experiments/epoch_speed.py": [],
+}
 
 
 def main(argv: list[str]) -> int:
     """Run the benchmarks named in `argv` (default: all), passing `--quick` on; 1 on failure."""
-    quick = ["--quick"] if "--quick" in argv else []
+    quick = "--quick" in argv
     names = [name for name in argv if name != "--quick"] or list(BENCHMARKS)
     here = Path(__file__).resolve().parent
     failed = []
     for name in names:
         print(f"\n===== {name} =====", flush=True)
-        if subprocess.run([sys.executable, str(here / name), *quick], check=False).returncode:
+        extra = BENCHMARKS.get(name, ["--quick"]) if quick else []
+        if subprocess.run([sys.executable, str(here / name), *extra], check=False).returncode:
             failed.append(name)
     if failed:
         print(f"\nfailed: {', '.join(failed)}")
