@@ -14,37 +14,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from ecce import ECCE, algorithm1
 
+from timing import median_seconds, sync
+
 BATCH, LENGTH, DIM, HEADS, MAX_DISTANCE = 32, 110, 1024, 8, 30
 LENGTHS = (110, 512, 2048, 8192)
-
-
-def sync(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
-def timed(fn: Callable[[], object], repeats: int, device: str) -> float:
-    """Median wall time of ``fn`` over ``repeats`` runs, after one warm-up run."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        sync(device)
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def speed_ratio(local: nn.Module | None, label: str, args: argparse.Namespace) -> None:
@@ -54,7 +36,7 @@ def speed_ratio(local: nn.Module | None, label: str, args: argparse.Namespace) -
     x = torch.randn(BATCH, LENGTH, DIM, device=args.device)
     mask = torch.ones(BATCH, LENGTH, dtype=torch.bool, device=args.device)
     with torch.no_grad():
-        fast = timed(lambda: model(x, mask), 3 if args.quick else 10, args.device)
+        fast = median_seconds(lambda: model(x, mask), 3 if args.quick else 10, args.device)
         n = args.reference_batch
         sync(args.device)
         start = time.perf_counter()
@@ -84,12 +66,12 @@ def fwd_bwd_child(length: int, device: str, repeats: int) -> dict[str, float]:
         step()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
-        seconds = timed(step, repeats, device)
+        seconds = median_seconds(step, repeats, device)
         peak = torch.cuda.max_memory_allocated() - base
     else:
         step()
         base = reset_peak_rss()
-        seconds = timed(step, repeats, device)
+        seconds = median_seconds(step, repeats, device)
         peak = peak_rss() - base
     return {"seconds": seconds, "peak": peak}
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
-from collections.abc import Callable
 
 import torch
 
@@ -22,6 +20,8 @@ from iteach_app.model import (
     paper_parameter_table,
 )
 
+from timing import median_seconds
+
 
 def _inputs(lengths: list[int], device: torch.device, seed: int):
     gen = torch.Generator().manual_seed(seed)
@@ -32,20 +32,6 @@ def _inputs(lengths: list[int], device: torch.device, seed: int):
         for name, dim in PAPER_DIMS.items()
     }
     return features, mask.to(device)
-
-
-def _median_seconds(step: Callable[[], None], repeats: int, device: torch.device) -> float:
-    step()  # warm-up
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -93,8 +79,8 @@ def main() -> None:
             with torch.no_grad():
                 model(*single)
 
-        train = _median_seconds(train_step, args.repeats, device)
-        latency = _median_seconds(infer, args.repeats, device)
+        train = median_seconds(train_step, args.repeats, device)
+        latency = median_seconds(infer, args.repeats, device)
         results[name] = (train, latency)
         print(f"| {name} | {count_parameters(model):,} | {train * 1e3:.1f} | {latency * 1e3:.2f} |")
     ratio_train = results["student"][0] / results["teacher"][0]

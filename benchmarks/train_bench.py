@@ -9,10 +9,7 @@ UME evaluation (8 rates) against one step. Synthetic IEMOCAP-like data at the pa
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -25,15 +22,7 @@ from iteach_app.framework import build_framework, build_optimizer
 from iteach_app.step import step_output
 from missing_modality import ModalityMasker, parse_schedule
 
-
-def _median(action: Callable[[], None], repeats: int) -> float:
-    action()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from timing import median_seconds
 
 
 def main() -> None:
@@ -91,7 +80,7 @@ def main() -> None:
             output.loss.backward()
             optimizer.step()
 
-        timings[f"{framework}_step"] = _median(train_step, args.repeats)
+        timings[f"{framework}_step"] = median_seconds(train_step, args.repeats)
         if framework != "its":
             continue
         with tempfile.TemporaryDirectory() as folder:
@@ -106,8 +95,8 @@ def main() -> None:
                     optimizer_state=optimizer.state_dict(),
                 )
 
-            timings["save"] = _median(save, args.repeats)
-            timings["load"] = _median(lambda path=path: load_checkpoint(path), args.repeats)
+            timings["save"] = median_seconds(save, args.repeats)
+            timings["load"] = median_seconds(lambda path=path: load_checkpoint(path), args.repeats)
             megabytes = path.stat().st_size / 2**20
         batches = fixed_batches(data.test, args.batch_size, device)
 
@@ -116,7 +105,7 @@ def main() -> None:
                 model.student, batches, task=data.task, rates=rates, seed=0, keep_at_least=1
             )
 
-        timings["ume"] = _median(ume, args.repeats)
+        timings["ume"] = median_seconds(ume, args.repeats)
         ume_utterances = sum(int(b.utterance_mask.sum()) for b in batches)
     step = timings["its_step"]
     print(
