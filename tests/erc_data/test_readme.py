@@ -1,0 +1,27 @@
+"""The erc-data README's Python examples run as written, in order, from the repository root."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "packages" / "erc-data" / "README.md"
+BLOCKS = re.findall(r"^```python\n(.*?)^```$", README.read_text(), flags=re.DOTALL | re.MULTILINE)
+
+
+def test_readme_examples_run_in_order(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The examples read ../shared/data relative to the repository root, as a user runs them."""
+    if shared_data.resolve() != (ROOT.parent / "shared" / "data").resolve():
+        pytest.skip("the README's examples read ../shared/data, not ITEACH_SHARED_DATA")
+    assert len(BLOCKS) >= 5
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("ERC_DATA_CACHE", str(tmp_path / "cache"))
+    namespace: dict[str, object] = {"__name__": "erc_data_readme"}
+    for index, code in enumerate(BLOCKS):
+        exec(compile(code, f"{README}:block{index}", "exec"), namespace)
+    assert namespace["ds"].num_utterances > 0
