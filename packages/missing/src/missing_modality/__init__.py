@@ -1,5 +1,6 @@
 """missing_modality: a formal missing rate, maskers, schedules, metrics and UME / IME reports."""
 
+from missing_modality.conversation_mask import conversation_generator, conversation_mask
 from missing_modality.masker import MaskedFeatures, ModalityMasker, zero_fill
 from missing_modality.metrics import (
     accuracy,
@@ -44,6 +45,8 @@ __all__ = [
     "binary_weighted_f1",
     "compare_markdown",
     "confusion_matrix",
+    "conversation_generator",
+    "conversation_mask",
     "effective_rate",
     "evaluate_ime",
     "evaluate_ume",

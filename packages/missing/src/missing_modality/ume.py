@@ -1,9 +1,9 @@
 """Unified Model Evaluation (one model at every missing rate) and IME (one model per rate).
 
-For each rate a ``torch.Generator`` seeded from ``(seed, rate)`` draws the masks batch after batch
-in iteration order, so two evaluations, and two different models, see identical masks. The number
-of cells dropped is carried over from batch to batch, so the missing fraction over the whole
-evaluation set is ``round(min(rate, (M - k) / M) * N * M) / (N * M)`` exactly.
+Each conversation's mask at a rate comes from `conversation_mask`, seeded by ``(seed, rate,
+conversation id)``: the ids come from the batch's ``.ids`` (or ``.conversation_ids``), else the
+conversation's position in iteration order. So batch size, device and process count never change
+the masks, and two evaluations, and two different models, see identical masks.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import torch
 
 from missing_modality import metrics
 from missing_modality._checks import check_int, check_rates
-from missing_modality.masker import ModalityMasker
-from missing_modality.random_mask import missing_count
+from missing_modality.conversation_mask import conversation_key, conversation_mask
+from missing_modality.masker import ModalityMasker, zero_fill
 from missing_modality.result import METRICS, UMEResult
 
 DEFAULT_RATES: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
@@ -29,7 +29,7 @@ Predict = Callable[
 
 
 def rate_generator(seed: int, rate: float) -> torch.Generator:
-    """The CPU generator that draws the evaluation masks at ``rate`` for ``seed``."""
+    """A CPU generator seeded from ``(seed, rate)`` (UME itself seeds per conversation)."""
     seed = check_int(seed, "seed")
     key = np.random.SeedSequence([seed, round(rate * 1_000_000)]).generate_state(1, np.uint64)[0]
     return torch.Generator().manual_seed(int(key))
@@ -41,19 +41,9 @@ class _RateStream:
 
     rate: float
     predict: Predict
-    generator: torch.Generator
-    rows: int = 0
-    dropped: int = 0
     missing_cells: int = 0
     predictions: list[np.ndarray] = field(default_factory=list)
     labels: list[np.ndarray] = field(default_factory=list)
-
-    def next_count(self, num_rows: int, num_modalities: int, keep_at_least: int) -> int:
-        """Cells to drop in the next batch so the running total stays exactly on the rate."""
-        self.rows += num_rows
-        target = missing_count(self.rows, num_modalities, self.rate, keep_at_least=keep_at_least)
-        count, self.dropped = target - self.dropped, target
-        return count
 
 
 def evaluate_ume(
@@ -129,10 +119,11 @@ def _evaluate(
                 "for reproducible UME numbers",
                 stacklevel=3,
             )
-    streams = [_RateStream(rate, model, rate_generator(seed, rate)) for rate, model in models]
+    streams = [_RateStream(rate, model) for rate, model in models]
     masker: ModalityMasker | None = None
     num_classes: int | None = None
     num_utterances = 0
+    num_conversations = 0
     for index, batch in enumerate(batches):
         features, utterance_mask, labels = _unpack(batch, index)
         if masker is None:
@@ -143,17 +134,23 @@ def _evaluate(
             raise ValueError(f"batch {index} is empty: its utterance_mask selects no utterance")
         num_utterances += num_valid
         valid_cpu = utterance_mask.cpu()
+        keys = _conversation_keys(batch, index, len(valid_cpu), num_conversations)
+        num_conversations += len(keys)
+        names = masker._checked_names(features, utterance_mask)
+        device = features[names[0]].device
         for stream in streams:
-            count = stream.next_count(num_valid, len(masker.modalities), keep_at_least)
-            masked = masker.by_count(features, utterance_mask, count, generator=stream.generator)
+            present = _batch_present(valid_cpu, keys, len(names), stream.rate, seed, keep_at_least)
+            present = present.to(device)
+            masked = zero_fill(features, present, utterance_mask, names)
             with torch.no_grad():
-                output = stream.predict(masked.features, utterance_mask, masked.present)
+                output = stream.predict(masked, utterance_mask, present)
             where = f"batch {index}, rate {stream.rate:g}"
             output = _check_output(output, tuple(utterance_mask.shape), task, num_classes, where)
+            _check_finite(output, valid_cpu, where)
             if task == "classification":
                 num_classes = output.shape[-1]
                 output = output.argmax(dim=-1)
-            stream.missing_cells += int((~masked.present[utterance_mask]).sum())
+            stream.missing_cells += int((~present.cpu()[valid_cpu]).sum())
             stream.predictions.append(output.detach().cpu()[valid_cpu].numpy())
             stream.labels.append(labels[valid_cpu].numpy())
     if masker is None:
@@ -161,6 +158,57 @@ def _evaluate(
     return _summarise(
         streams, task, num_classes, seed, keep_at_least, masker, num_utterances, protocol
     )
+
+
+def _conversation_keys(batch: object, index: int, size: int, offset: int) -> list[str]:
+    """Keys of the batch's B conversations: ``.ids`` / ``.conversation_ids``, else positions."""
+    ids = getattr(batch, "ids", None)
+    if ids is None:
+        ids = getattr(batch, "conversation_ids", None)
+    if ids is None:
+        return [f"#{offset + row}" for row in range(size)]
+    ids = list(ids)
+    if len(ids) != size:
+        raise ValueError(
+            f"batch {index}: {len(ids)} conversation ids for {size} conversations "
+            "(the utterance_mask's B)"
+        )
+    return [conversation_key(conversation_id) for conversation_id in ids]
+
+
+def _batch_present(
+    valid: torch.Tensor,
+    keys: Sequence[str],
+    num_modalities: int,
+    rate: float,
+    seed: int,
+    keep_at_least: int,
+) -> torch.Tensor:
+    """(B, L, M) CPU present mask: each conversation's own `conversation_mask`, False on padding."""
+    present = torch.zeros(*valid.shape, num_modalities, dtype=torch.bool)
+    for row, key in enumerate(keys):
+        num_rows = int(valid[row].sum())
+        if num_rows:
+            present[row, valid[row]] = conversation_mask(
+                num_rows,
+                num_modalities,
+                rate,
+                seed=seed,
+                conversation_id=key,
+                keep_at_least=keep_at_least,
+            )
+    return present
+
+
+def _check_finite(output: torch.Tensor, valid: torch.Tensor, where: str) -> None:
+    """Refuse NaN or inf predictions on valid utterances (argmax of NaN would score silently)."""
+    values = output.detach().cpu()[valid]
+    bad = ~torch.isfinite(values)
+    if bad.any():
+        raise ValueError(
+            f"{where}: predict returned {int(bad.sum())} non-finite values (NaN or inf) out of "
+            f"{values.numel()} on valid utterances; UME cannot score them"
+        )
 
 
 def _unpack(batch: object, index: int) -> tuple[Mapping, torch.Tensor, torch.Tensor]:
