@@ -102,7 +102,12 @@ class ERCDataset:
         )
 
     def split(
-        self, fold: int | None = None, val_fraction: float = 0.1, seed: int = 0
+        self,
+        fold: int | None = None,
+        val_fraction: float = 0.1,
+        seed: int = 0,
+        *,
+        unassigned: str = "error",
     ) -> tuple[ERCDataset, ERCDataset, ERCDataset]:
         """(train, val, test).
 
@@ -112,9 +117,13 @@ class ERCDataset:
         Where the release has its own validation set (CMU-MOSI / MOSEI) it is used as is and
         ``val_fraction`` is ignored; otherwise validation is a seeded ``val_fraction`` of the
         training conversations, so models are selected without looking at the test set.
+        Conversations in no release split list (with ``fold=None``) are an error naming them,
+        unless ``unassigned="train"`` (they join the training pool) or ``"drop"`` (left out).
         """
         if not 0.0 <= val_fraction < 1.0:
             raise DataError(f"val_fraction must be in [0, 1), got {val_fraction}")
+        if unassigned not in ("error", "train", "drop"):
+            raise DataError(f"unassigned must be 'error', 'train' or 'drop', got {unassigned!r}")
         rng = np.random.default_rng(seed)
         ids = [c.id for c in self.conversations]
         if fold is not None:
@@ -127,6 +136,16 @@ class ERCDataset:
             pool = [i for i, c in enumerate(ids) if self.folds.get(c) != fold]
             return (*self._carve(pool, val_fraction, rng), self.subset(test))
         where = [self.release_split.get(c) for c in ids]
+        missing = [c for c, w in zip(ids, where, strict=True) if w is None]
+        if self.release_split and missing:
+            if unassigned == "error":
+                raise DataError(
+                    f"{self.name}: {len(missing)} of {len(ids)} conversations are in no split "
+                    f"(train/val/test), e.g. {missing[:5]}; pass unassigned='train' or 'drop', "
+                    "or give every conversation a split"
+                )
+            fill = "train" if unassigned == "train" else "dropped"
+            where = [fill if w is None else w for w in where]
         test = [i for i, w in enumerate(where) if w == "test"]
         if not test:
             rest, test = self._draw(list(range(len(ids))), val_fraction, rng)
@@ -135,7 +154,7 @@ class ERCDataset:
             train = [i for i, w in enumerate(where) if w == "train"]
             val = [i for i, w in enumerate(where) if w == "val"]
             return self.subset(train), self.subset(val), self.subset(test)
-        pool = [i for i, w in enumerate(where) if w != "test"]
+        pool = [i for i, w in enumerate(where) if w not in ("test", "dropped")]
         return (*self._carve(pool, val_fraction, rng), self.subset(test))
 
     def _draw(

@@ -35,13 +35,9 @@ def reduce_feature(x: np.ndarray, path: str) -> np.ndarray:
     return x
 
 
-def load_npy(path: str) -> np.ndarray:
-    """One ``.npy`` file as (D,) float32 (pickled object arrays are refused by numpy)."""
-    try:
-        x = read_npy(path)
-    except (OSError, ValueError) as err:
-        raise DataError(f"cannot read feature file {path}: {err}") from err
-    return reduce_feature(x, path)
+def load_npy(path: str, root: str | None = None) -> np.ndarray:
+    """One ``.npy`` file as (D,) float32; with ``root``, a link leaving ``root`` is refused."""
+    return reduce_feature(read_npy(path, root=root), path)
 
 
 def _speaker_files(names: list[str], utterance_id: str, speaker: str | None) -> list[str]:
@@ -56,12 +52,14 @@ def _speaker_files(names: list[str], utterance_id: str, speaker: str | None) -> 
     return own or names
 
 
-def _load_folder(folder: str, utterance_id: str, speaker: str | None) -> np.ndarray:
+def _load_folder(
+    folder: str, utterance_id: str, speaker: str | None, root: str | None
+) -> np.ndarray:
     names = sorted(e.name for e in os.scandir(folder) if e.name.endswith(".npy"))
     if not names:
         raise DataError(f"feature folder {folder} holds no .npy file")
     chosen = _speaker_files(names, utterance_id, speaker)
-    vectors = [load_npy(os.path.join(folder, n)) for n in chosen]
+    vectors = [load_npy(os.path.join(folder, n), root) for n in chosen]
     dims = {v.shape[0] for v in vectors}
     if len(dims) > 1:
         raise DataError(f"feature folder {folder}: files of different dims {sorted(dims)}")
@@ -74,8 +72,12 @@ def read_feature_folder(
     speakers: Sequence[str] | None = None,
     *,
     workers: int = 8,
+    allow_outside_links: bool = False,
 ) -> np.ndarray:
     """Features of ``utterance_ids`` from ``folder`` -> (N, D) float32, row n for utterance n.
+
+    Every file must be a regular file inside ``folder`` after resolving symlinks, unless
+    ``allow_outside_links`` (then links may point anywhere, still only to regular files).
 
     Paths are built from the ids (one listing of ``folder`` checks they exist; nothing is globbed).
     A ``<utterance_id>/`` entry averages its files; with ``speakers`` given, only the files whose
@@ -101,11 +103,13 @@ def read_feature_folder(
             f"(neither <id>.npy nor <id>/), e.g. {missing[:_SHOW]}"
         )
 
+    root = None if allow_outside_links else folder
+
     def load(n: int) -> np.ndarray:
         path, is_dir = tasks[n]
         if is_dir:
-            return _load_folder(path, utterance_ids[n], speakers[n] if speakers else None)
-        return load_npy(path)
+            return _load_folder(path, utterance_ids[n], speakers[n] if speakers else None, root)
+        return load_npy(path, root)
 
     if not tasks:
         raise DataError(f"no utterance ids to read from {folder}")

@@ -65,10 +65,26 @@ def read_release_labels(path: Path, spec: DatasetSpec) -> ReleaseLabels:
         if not isinstance(d, Mapping):
             raise DataError(f"{path}: {what} is a {type(d).__name__}, not a dict")
     split_names = ("train", "val", "test") if spec.has_val else ("train", "test")
-    release_split = {}
+    release_split: dict[str, str] = {}
     for split_name, ids in zip(split_names, payload[-len(split_names) :], strict=True):
-        release_split.update({str(d): split_name for d in ids})
+        if not isinstance(ids, (list, tuple, set, frozenset, np.ndarray)):
+            raise DataError(f"{path}: the {split_name} list is a {type(ids).__name__}, not a list")
+        for d in ids:
+            d = str(d)
+            if release_split.get(d, split_name) != split_name:
+                raise DataError(
+                    f"{path}: dialogue {d!r} is in both the {release_split[d]} and the "
+                    f"{split_name} list"
+                )
+            release_split[d] = split_name
+    unknown = sorted(set(release_split) - {str(d) for d in video_ids})
+    if unknown:
+        raise DataError(
+            f"{path}: {len(unknown)} dialogues of the split lists are not in videoIDs, "
+            f"e.g. {unknown[:5]}"
+        )
     out = ReleaseLabels([], [], [], [], release_split, {})
+    seen: dict[str, str] = {}
     for dialogue, utts in video_ids.items():
         dialogue = str(dialogue)
         utts = [str(u) for u in _as_list(utts, path, "videoIDs", dialogue)]
@@ -84,6 +100,11 @@ def read_release_labels(path: Path, spec: DatasetSpec) -> ReleaseLabels:
                 f"{path}: dialogue {dialogue!r} has {len(utts)} utterances, {len(labels)} labels "
                 f"and {len(speakers)} speakers"
             )
+        for u in utts:
+            if u in seen:
+                where = "twice in" if seen[u] == dialogue else f"in {seen[u]!r} and in"
+                raise DataError(f"{path}: utterance id {u!r} appears {where} dialogue {dialogue!r}")
+            seen[u] = dialogue
         out.dialogue_ids.append(dialogue)
         out.utterance_ids.append(utts)
         out.speakers.append(speakers)
