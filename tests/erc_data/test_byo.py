@@ -100,9 +100,11 @@ def test_errors(tmp_path: Path) -> None:
         load_conversations(_rows(tmp_path, rows), feats)
     rows = _base(2)
     rows[0]["label"] = "happy"
-    with pytest.raises(DataError, match=r"'happy' of .* is not in"):
+    with pytest.raises(
+        DataError, match=r"'happy' of .*, row 1 is not one of the label names \['sad'\]"
+    ):
         load_conversations(_rows(tmp_path, rows), feats, label_names=["sad"])
-    with pytest.raises(DataError, match="not a class index"):
+    with pytest.raises(DataError, match="labels mix names and numbers: 'happy'"):
         load_conversations(_rows(tmp_path, rows), feats, task="classification")
     (tmp_path / "t.xlsx").write_text("")
     with pytest.raises(DataError, match=r"must be \.csv or \.jsonl"):
@@ -116,7 +118,10 @@ def test_split_column_and_bad_values(tmp_path: Path) -> None:
     rows = _base()
     for r, s in zip(rows, ["train", "train", "test"], strict=True):
         r["split"] = s
-    with pytest.raises(DataError, match=r"conversation 'c' has split \['test', 'train'\]"):
+    with pytest.raises(
+        DataError,
+        match=r"conversation 'c' is in two splits: .*row 1 says 'train', .*row 3 says 'test'",
+    ):
         load_conversations(_rows(tmp_path, rows), feats)
     nan = tmp_path / "nan.npz"
     np.savez(nan, u0=np.ones(2), u1=np.array([np.nan, 1.0]), u2=np.ones(2))

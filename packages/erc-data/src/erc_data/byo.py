@@ -6,7 +6,7 @@ import csv
 import json
 import math
 import os
-import re
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,13 +19,33 @@ from erc_data.features import read_feature_folder, reduce_feature, stack_checked
 from erc_data.packed import PackedDataset
 from erc_data.table import read_table
 
-_INT = re.compile(r"^-?\d+$")
 _SPLITS = ("train", "val", "test")
+
+
+def _float_or_none(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _npz_array(z: Any, path: Path, key: str) -> np.ndarray:
+    """One member of an open .npz; a corrupt or object member raises naming file and key."""
+    try:
+        return z[key]
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
+        raise DataError(f"{path}[{key!r}]: unreadable array ({type(err).__name__}: {err})") from err
 
 
 def _read_npz(path: Path, utterance_ids: Sequence[str]) -> np.ndarray:
     """(N, D) rows of ``path`` (an .npz keyed by utterance id) in the order of ``utterance_ids``."""
-    with np.load(path, allow_pickle=False) as z:
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise DataError(f"{path} is not a readable .npz: {type(err).__name__}: {err}") from err
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise DataError(f"{path} holds a single array, not an .npz keyed by utterance id")
+    with z:
         keys = set(z.files)
         missing = [u for u in utterance_ids if u not in keys]
         if missing:
@@ -33,8 +53,22 @@ def _read_npz(path: Path, utterance_ids: Sequence[str]) -> np.ndarray:
                 f"{len(missing)} of {len(utterance_ids)} utterances have no array in {path}, "
                 f"e.g. {missing[:5]}"
             )
-        vectors = [reduce_feature(z[u], f"{path}[{u!r}]") for u in utterance_ids]
+        vectors = [reduce_feature(_npz_array(z, path, u), f"{path}[{u!r}]") for u in utterance_ids]
     return stack_checked(vectors, [f"{path}[{u!r}]" for u in utterance_ids])
+
+
+def _as_number(value: Any, where: str) -> float | None:
+    """``value`` as a float when it is a number (or numeric text); None for a name."""
+    if isinstance(value, bool):
+        raise DataError(f"label {value!r} of {where} is a boolean; use a class name or index")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if not isinstance(value, str):
+        raise DataError(f"label {value!r} of {where} is a {type(value).__name__}, not a label")
+    try:
+        return float(value)
+    except ValueError:
+        return None
 
 
 def _labels(
@@ -43,38 +77,73 @@ def _labels(
     task: Task | None,
     num_classes: int | None,
     label_names: Sequence[str] | None,
-) -> tuple[np.ndarray, Task, int | None]:
-    """Parse labels: class indices, class names (``label_names``) or float scores."""
-    if label_names is not None:
-        index = {n: i for i, n in enumerate(label_names)}
-        bad = [(w, v) for w, v in zip(where, raw, strict=True) if str(v) not in index]
-        if bad:
-            raise DataError(f"label {bad[0][1]!r} of {bad[0][0]} is not in {list(label_names)}")
+) -> tuple[np.ndarray, Task, int | None, list[str]]:
+    """(labels, task, num_classes, class names) from the table's label values.
+
+    Names become classes (sorted, or in the order of ``label_names``); numbers give classes when
+    every one is a non-negative integer value (``2``, ``2.0``, ``"2"``), else regression.
+    """
+    if task not in (None, "classification", "regression"):
+        raise DataError(f"task must be 'classification', 'regression' or None, got {task!r}")
+    numbers = [_as_number(v, w) for v, w in zip(raw, where, strict=True)]
+    names_at = [k for k, x in enumerate(numbers) if x is None]
+    if label_names is not None or names_at:
+        if task == "regression":
+            k = names_at[0] if names_at else 0
+            raise DataError(
+                f"label {raw[k]!r} of {where[k]} is a class name, but task='regression'"
+            )
+        if label_names is None:
+            numbers_at = [k for k, x in enumerate(numbers) if x is not None]
+            if numbers_at:
+                a, b = names_at[0], numbers_at[0]
+                raise DataError(
+                    f"labels mix names and numbers: {raw[a]!r} ({where[a]}) and {raw[b]!r} "
+                    f"({where[b]}); use one kind, or list every name in label_names"
+                )
+            label_names = sorted({str(raw[k]) for k in names_at})
+        names = [str(n) for n in label_names]
+        if len(set(names)) != len(names):
+            raise DataError(f"label_names repeats a name: {names}")
+        index = {n: i for i, n in enumerate(names)}
+        for v, w in zip(raw, where, strict=True):
+            if str(v) not in index:
+                raise DataError(f"label {v!r} of {w} is not one of the label names {names}")
+        if num_classes is not None and num_classes != len(names):
+            raise DataError(f"num_classes={num_classes} but there are {len(names)} label names")
         ys = [index[str(v)] for v in raw]
-        return np.array(ys, dtype=np.int64), "classification", len(label_names)
-    as_int = all(isinstance(v, int) or (isinstance(v, str) and _INT.match(v)) for v in raw)
-    if task is None:
-        task = "classification" if as_int else "regression"
-    if task == "classification":
-        if not as_int:
-            w, v = next((w, v) for w, v in zip(where, raw, strict=True) if not _INT.match(str(v)))
-            raise DataError(f"label {v!r} of {w} is not a class index (or pass label_names)")
-        ys = [int(v) for v in raw]
-        classes = num_classes if num_classes is not None else max(ys) + 1
-        for w, y in zip(where, ys, strict=True):
-            if not 0 <= y < classes:
-                raise DataError(f"label {y} of {w} is outside the classes 0..{classes - 1}")
-        return np.array(ys, dtype=np.int64), task, classes
-    values = []
-    for w, v in zip(where, raw, strict=True):
-        try:
-            y = float(v)
-        except (TypeError, ValueError):
-            raise DataError(f"label {v!r} of {w} is not a number") from None
-        if not math.isfinite(y):
+        return np.array(ys, dtype=np.int64), "classification", len(names), names
+    for x, v, w in zip(numbers, raw, where, strict=True):
+        if not math.isfinite(x):
             raise DataError(f"label {v!r} of {w} is not finite")
-        values.append(y)
-    return np.array(values, dtype=np.float32), "regression", None
+    as_classes = all(x.is_integer() and x >= 0 for x in numbers)
+    if task is None:
+        task = "classification" if as_classes else "regression"
+    if task == "regression":
+        return np.array(numbers, dtype=np.float32), "regression", None, []
+    for x, v, w in zip(numbers, raw, where, strict=True):
+        if not (x.is_integer() and x >= 0):
+            raise DataError(f"label {v!r} of {w} is not a class index (or pass label_names)")
+    ys = [int(x) for x in numbers]
+    classes = num_classes if num_classes is not None else max(ys) + 1
+    for w, y in zip(where, ys, strict=True):
+        if not 0 <= y < classes:
+            raise DataError(f"label {y} of {w} is outside the classes 0..{classes - 1}")
+    return np.array(ys, dtype=np.int64), "classification", classes, []
+
+
+def _optional_column(rows: list[dict[str, Any]], column: str, table: Path) -> bool:
+    """Whether ``column`` is used: present in every row, or in none (else an error naming a row)."""
+    has = [column in r and r[column] not in (None, "") for r in rows]
+    if not any(has):
+        return False
+    if not all(has):
+        k, present = (has.index(False), has.index(True))
+        raise DataError(
+            f"{table}, row {k + 1}: no {column!r}, but row {present + 1} has one; give every row "
+            f"a {column!r} or none"
+        )
+    return True
 
 
 def load_conversations(
@@ -86,14 +155,17 @@ def load_conversations(
     num_classes: int | None = None,
     label_names: Sequence[str] | None = None,
     workers: int = 4,
+    allow_outside_links: bool = False,
 ) -> ERCDataset:
     """Load conversations from a table and per-modality feature arrays (see the README).
 
     ``table_path``: .csv or .jsonl with ``conversation_id, utterance_id, speaker, label`` and
     optionally ``order`` (sorts utterances within a conversation) and ``split`` (train/val/test).
     ``feature_dirs``: modality -> a folder of ``<utterance_id>.npy`` or an ``.npz`` keyed by
-    utterance id. Labels: class indices, names listed in ``label_names``, or float scores;
-    ``task`` is inferred (all integers -> classification) unless given.
+    utterance id. Labels: class names (classes sorted by name, or in the order of
+    ``label_names``), class indices (every label a non-negative integer value, ``2.0`` included),
+    or float scores (regression); ``task`` overrides the inference. Utterance ids are unique over
+    the whole table (all splits), and a conversation belongs to one split.
     """
     table = Path(table_path)
     if not feature_dirs:
@@ -104,13 +176,19 @@ def load_conversations(
     for w, row in zip(where, rows, strict=True):
         uid = str(row["utterance_id"])
         if uid in seen:
-            raise DataError(f"utterance id {uid!r} appears twice: {seen[uid]} and {w}")
+            raise DataError(
+                f"utterance id {uid!r} appears twice: {seen[uid]} and {w} (ids must be unique "
+                "over the whole table, all splits together)"
+            )
         seen[uid] = w
-    if "order" in rows[0]:
-        try:
-            keys = [float(r["order"]) for r in rows]
-        except (TypeError, ValueError, KeyError) as err:
-            raise DataError(f"{table}: every row needs a numeric 'order': {err}") from err
+    if _optional_column(rows, "order", table):
+        keys = []
+        for w, r in zip(where, rows, strict=True):
+            value = r["order"]
+            number = None if isinstance(value, bool) else _float_or_none(value)
+            if number is None or not math.isfinite(number):
+                raise DataError(f"{w}: 'order' is {value!r}, not a finite number")
+            keys.append(number)
         order = sorted(range(len(rows)), key=lambda i: keys[i])
     else:
         order = list(range(len(rows)))
@@ -121,14 +199,21 @@ def load_conversations(
     conversation_ids = sorted(groups, key=first.__getitem__)
     flat = [i for c in conversation_ids for i in groups[c]]
     release_split = {}
-    if "split" in rows[0]:
+    if _optional_column(rows, "split", table):
         for c in conversation_ids:
-            values = {str(rows[i].get("split", "")) for i in groups[c]}
-            if len(values) != 1 or not values <= set(_SPLITS):
-                raise DataError(f"{table}: conversation {c!r} has split {sorted(values)}; "
-                                f"expected one of {list(_SPLITS)}")  # fmt: skip
-            release_split[c] = values.pop()
-    labels, task, num_classes = _labels(
+            first_row = groups[c][0]
+            for i in groups[c]:
+                value = str(rows[i]["split"])
+                if value not in _SPLITS:
+                    raise DataError(f"{where[i]}: split {value!r} is not one of {list(_SPLITS)}")
+                if value != str(rows[first_row]["split"]):
+                    raise DataError(
+                        f"conversation {c!r} is in two splits: {where[first_row]} says "
+                        f"{rows[first_row]['split']!r}, {where[i]} says {value!r}; conversation "
+                        "ids must be unique across splits"
+                    )
+            release_split[c] = str(rows[first_row]["split"])
+    labels, task, num_classes, class_names = _labels(
         [rows[i]["label"] for i in flat], [where[i] for i in flat], task, num_classes, label_names
     )
     utterance_ids = [str(rows[i]["utterance_id"]) for i in flat]
@@ -141,7 +226,9 @@ def load_conversations(
         if path.suffix == ".npz" and path.is_file():
             features[m] = _read_npz(path, utterance_ids)
         else:
-            features[m] = read_feature_folder(path, utterance_ids, workers=workers)
+            features[m] = read_feature_folder(
+                path, utterance_ids, workers=workers, allow_outside_links=allow_outside_links
+            )
     return PackedDataset(
         name=name or table.stem,
         task=task,
@@ -154,6 +241,7 @@ def load_conversations(
         features=features,
         speaker_names=speaker_names,
         release_split=release_split,
+        label_names=class_names,
     ).to_dataset()
 
 

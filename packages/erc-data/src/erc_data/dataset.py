@@ -20,6 +20,7 @@ class ERCDataset:
 
     ``release_split`` maps a conversation id to "train" / "val" / "test" (the release's own split);
     ``folds`` maps it to its group for leave-one-group-out folds (IEMOCAP: the session, 1..5).
+    ``label_names`` names the classes in index order where the source named them (own tables).
     """
 
     def __init__(
@@ -33,6 +34,7 @@ class ERCDataset:
         speaker_names: Sequence[str] = (),
         release_split: Mapping[str, str] | None = None,
         folds: Mapping[str, int] | None = None,
+        label_names: Sequence[str] = (),
     ) -> None:
         if task not in ("classification", "regression"):
             raise DataError(f"task must be 'classification' or 'regression', got {task!r}")
@@ -46,6 +48,7 @@ class ERCDataset:
         self.speaker_names = tuple(speaker_names)
         self.release_split = dict(release_split or {})
         self.folds = dict(folds or {})
+        self.label_names = tuple(label_names)
         for conv in self.conversations:
             for m, d in self.modality_dims.items():
                 x = conv.features.get(m)
@@ -99,6 +102,7 @@ class ERCDataset:
             speaker_names=self.speaker_names,
             release_split=self.release_split,
             folds=self.folds,
+            label_names=self.label_names,
         )
 
     def split(

@@ -26,6 +26,7 @@ class PackedDataset:
     speaker_names: list[str] = field(default_factory=list)
     release_split: dict[str, str] = field(default_factory=dict)
     folds: dict[str, int] = field(default_factory=dict)
+    label_names: list[str] = field(default_factory=list)
 
     def to_dataset(self) -> ERCDataset:
         """An ERCDataset whose conversations hold views of these arrays."""
@@ -50,6 +51,7 @@ class PackedDataset:
             speaker_names=self.speaker_names,
             release_split=self.release_split,
             folds=self.folds,
+            label_names=self.label_names,
         )
 
 
@@ -73,4 +75,5 @@ def pack(dataset: ERCDataset) -> PackedDataset:
         speaker_names=list(dataset.speaker_names),
         release_split=dict(dataset.release_split),
         folds=dict(dataset.folds),
+        label_names=list(dataset.label_names),
     )

@@ -13,17 +13,64 @@ REQUIRED = ("conversation_id", "utterance_id", "speaker", "label")
 OPTIONAL = ("order", "split")
 
 
+def _normalised(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+_KNOWN = {_normalised(c): c for c in (*REQUIRED, *OPTIONAL)}
+
+
+def _check_columns(path: Path, number: int, row: dict[str, Any]) -> None:
+    """Refuse an extra unnamed CSV field and a column that misspells a known one."""
+    if None in row:
+        raise DataError(
+            f"{path}, row {number}: {len(row[None])} more field(s) than the header has columns "
+            f"({row[None]!r}); quote values that hold commas"
+        )
+    for column in row:
+        known = _KNOWN.get(_normalised(str(column)))
+        if known is not None and column != known:
+            raise DataError(
+                f"{path}, row {number}: unknown column {column!r}; did you mean {known!r}? "
+                "(column names are exact)"
+            )
+
+
 def read_table(path: Path) -> list[dict[str, Any]]:
-    """Rows of ``path`` (``.csv`` with a header row, or ``.jsonl`` one object per line)."""
+    """Rows of ``path`` (``.csv`` with a header row, or ``.jsonl`` one object per line), UTF-8.
+
+    Columns other than `REQUIRED` and `OPTIONAL` are kept and ignored by the loader, except one
+    that spells a known column differently (``Label``, ``utterance id``): that is an error.
+    """
     if not path.is_file():
         raise DataError(f"table not found: {path}")
+    try:
+        rows = _read_rows(path)
+    except UnicodeDecodeError as err:
+        bad = err.object[err.start : err.start + 1]
+        raise DataError(
+            f"{path} is not UTF-8 text (byte {err.start} is {bad!r}); save the table as UTF-8"
+        ) from None
+    except csv.Error as err:
+        raise DataError(f"{path}: not a readable CSV table: {err}") from err
+    if not rows:
+        raise DataError(f"{path}: the table has no rows")
+    for number, row in enumerate(rows, start=1):
+        _check_columns(path, number, row)
+        missing = [c for c in REQUIRED if row.get(c) is None or str(row.get(c)) == ""]
+        if missing and not (missing == ["speaker"] and "speaker" in row):
+            raise DataError(f"{path}, row {number}: missing column(s) {missing}")
+    return rows
+
+
+def _read_rows(path: Path) -> list[dict[str, Any]]:
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:
             rows: list[dict[str, Any]] = list(csv.DictReader(f))
     elif suffix in (".jsonl", ".ndjson"):
         rows = []
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:
             for line_no, line in enumerate(f, start=1):
                 if not line.strip():
                     continue
@@ -36,10 +83,4 @@ def read_table(path: Path) -> list[dict[str, Any]]:
                 rows.append(row)
     else:
         raise DataError(f"{path}: table must be .csv or .jsonl, got {suffix!r}")
-    if not rows:
-        raise DataError(f"{path}: the table has no rows")
-    for number, row in enumerate(rows, start=1):
-        missing = [c for c in REQUIRED if row.get(c) is None or str(row.get(c)) == ""]
-        if missing and not (missing == ["speaker"] and "speaker" in row):
-            raise DataError(f"{path}, row {number}: missing column(s) {missing}")
     return rows
