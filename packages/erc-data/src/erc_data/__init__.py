@@ -15,6 +15,7 @@ from erc_data.errors import DataError, UnsafePickleError
 from erc_data.gcnet import load_gcnet
 from erc_data.safe_pickle import ALLOWED_GLOBALS, load_pickle
 from erc_data.specs import DATASETS
+from erc_data.standardize import Standardizer
 
 __version__ = "0.1.0"
 
@@ -25,6 +26,7 @@ __all__ = [
     "ConversationBatch",
     "DataError",
     "ERCDataset",
+    "Standardizer",
     "UnsafePickleError",
     "__version__",
     "collate_conversations",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -14,7 +14,8 @@ class Conversation:
     """A conversation of ``L`` utterances.
 
     ``speakers`` (L,) int64 indices into the dataset's ``speaker_names``; ``labels`` (L,) int64
-    classes or float32 scores; ``features`` modality -> (L, D_m) float32.
+    classes or float32 scores; ``features`` modality -> (L, D_m) float32; ``present`` optionally
+    marks, per modality, which rows were observed ((L,) bool; a modality not listed is complete).
     """
 
     id: str
@@ -22,6 +23,7 @@ class Conversation:
     speakers: np.ndarray
     labels: np.ndarray
     features: dict[str, np.ndarray]
+    present: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.utterance_ids)
