@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 
 def fc_stack(in_dim: int, hidden: Sequence[int], out_dim: int, dropout: float) -> nn.Sequential:
-    """(Linear, ReLU, Dropout) per hidden width, then a Linear to ``out_dim`` (MMIN's FcClassifier)."""
+    """(Linear, ReLU, Dropout) per hidden width, then a Linear to ``out_dim`` (MMIN's FC stack)."""
     layers: list[nn.Module] = []
     for width in hidden:
         layers += [nn.Linear(in_dim, width), nn.ReLU()]
@@ -85,7 +85,8 @@ class IncompleteBaseline(nn.Module):
         without it the auxiliary loss reconstructs the present modalities only."""
         present = self._check(features, utterance_mask, present, speakers)
         real = utterance_mask.unsqueeze(-1).to(next(iter(features.values())).dtype)
-        feats = {m: features[m] * real for m in self.modalities}
+        seen = present.to(real.dtype)
+        feats = {m: features[m] * seen[..., i : i + 1] for i, m in enumerate(self.modalities)}
         if complete is not None:
             self._check(complete, utterance_mask, None, None, what="complete")
             complete = {m: complete[m] * real for m in self.modalities}
@@ -105,7 +106,7 @@ class IncompleteBaseline(nn.Module):
         self, features: dict[str, Tensor], present: Tensor, utterance_mask: Tensor,
         complete: dict[str, Tensor] | None,
     ) -> tuple[dict[str, Tensor], Tensor]:  # fmt: skip
-        """Targets and (B, L, M) weights: missing parts of ``complete`` if given, else present parts."""
+        """Targets and (B, L, M) weights: missing parts of ``complete`` if given, else present."""
         real = utterance_mask.unsqueeze(-1)
         if complete is not None:
             return complete, (real & ~present).to(features[self.modalities[0]].dtype)
@@ -119,7 +120,7 @@ class IncompleteBaseline(nn.Module):
         speakers: Tensor | None,
         what: str = "features",
     ) -> Tensor:
-        """Raise a clear error on bad input; return ``present`` (B, L, M) bool (all True if None)."""
+        """Raise a clear error on bad input; return ``present`` (B, L, M) bool (None: all True)."""
         name = type(self).__name__
         if not isinstance(features, Mapping):
             raise TypeError(

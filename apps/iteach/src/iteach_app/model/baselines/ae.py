@@ -13,6 +13,7 @@ mse weight 0.2).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -22,17 +23,17 @@ from iteach_app.model.baselines._common import IncompleteBaseline, fc_stack, rec
 
 
 class FcAutoencoder(nn.Module):
-    """Plain FC autoencoder (dim -> ae_layers -> dim); forward returns the (…, dim) reconstruction."""
+    """Plain FC autoencoder (dim -> ae_layers -> dim); forward returns the reconstruction."""
 
     def __init__(self, dim: int, layers: Sequence[int]) -> None:
         super().__init__()
         widths = [dim, *layers]
         enc: list[nn.Module] = []
-        for a, b in zip(widths[:-1], widths[1:], strict=True):
+        for a, b in itertools.pairwise(widths):
             enc += [nn.Linear(a, b), nn.LeakyReLU()]
         back = widths[::-1]
         dec: list[nn.Module] = []
-        for i, (a, b) in enumerate(zip(back[:-1], back[1:], strict=True)):
+        for i, (a, b) in enumerate(itertools.pairwise(back)):
             dec += [nn.Linear(a, b), nn.ReLU() if i == len(back) - 2 else nn.LeakyReLU()]
         self.encoder = nn.Sequential(*enc)
         self.decoder = nn.Sequential(*dec)

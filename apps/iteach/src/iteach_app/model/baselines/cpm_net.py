@@ -68,7 +68,7 @@ class CPMNet(IncompleteBaseline):
 
     @staticmethod
     def cpm_hinge_loss(logits: Tensor, labels: Tensor, utterance_mask: Tensor) -> Tensor:
-        """CPM's loss: mean over real utterances of max_c (1[c != y] + s_c) - s_y; logits (B, L, C)."""
+        """CPM's hinge: mean over real utterances of max_c (1[c != y] + s_c) - s_y; s (B, L, C)."""
         s, y = logits[utterance_mask], labels[utterance_mask].long()
         margin = 1.0 - F.one_hot(y, s.shape[-1]).to(s.dtype)
         return ((margin + s).amax(-1) - s.gather(-1, y.unsqueeze(-1)).squeeze(-1)).mean()

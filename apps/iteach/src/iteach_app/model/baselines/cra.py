@@ -10,6 +10,7 @@ weight 0.8 (the README's IEMOCAP command), dropout 0.5.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -22,7 +23,7 @@ def _encoder(dim: int, layers: Sequence[int]) -> nn.Sequential:
     """dim -> layers with LeakyReLU between (none after the last)."""
     widths = [dim, *layers]
     parts: list[nn.Module] = []
-    for a, b in zip(widths[:-1], widths[1:], strict=True):
+    for a, b in itertools.pairwise(widths):
         parts += [nn.Linear(a, b), nn.LeakyReLU()]
     return nn.Sequential(*parts[:-1])
 
@@ -31,7 +32,7 @@ def _decoder(dim: int, layers: Sequence[int]) -> nn.Sequential:
     """reversed layers -> dim with ReLU between (none after the last)."""
     widths = [*reversed(layers), dim]
     parts: list[nn.Module] = []
-    for a, b in zip(widths[:-1], widths[1:], strict=True):
+    for a, b in itertools.pairwise(widths):
         parts += [nn.Linear(a, b), nn.ReLU()]
     return nn.Sequential(*parts[:-1])
 

@@ -132,7 +132,7 @@ class GCNet(IncompleteBaseline):
 
     def relations(self, utterance_mask: Tensor, speakers: Tensor | None) -> tuple[Tensor, Tensor]:
         """Temporal (B, 3, L, L) and speaker (B, S^2, L, L) float masks of edges j -> i."""
-        b, length = utterance_mask.shape
+        _b, length = utterance_mask.shape
         idx = torch.arange(length, device=utterance_mask.device)
         offset = idx.view(1, -1) - idx.view(-1, 1)  # [i, j] = j - i
         window = (offset >= -self.window_past) & (offset <= self.window_future)
@@ -142,7 +142,7 @@ class GCNet(IncompleteBaseline):
         spk = torch.zeros_like(utterance_mask, dtype=torch.long) if speakers is None else speakers
         real_spk = spk[utterance_mask]
         if real_spk.numel() and (real_spk.min() < 0 or real_spk.max() >= self.n_speakers):
-            raise ValueError(f"GCNet: speakers must be in 0..{self.n_speakers - 1} on real utterances, "
+            raise ValueError(f"GCNet: speakers must be in 0..{self.n_speakers - 1} on real rows, "
                              f"got {real_spk.min().item()}..{real_spk.max().item()}")  # fmt: skip
         spk = spk.clamp(0, self.n_speakers - 1)
         pair = spk.unsqueeze(2) * self.n_speakers + spk.unsqueeze(
