@@ -84,9 +84,12 @@ def generate_sentences(count: int, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     seen: dict[str, None] = {}
     while len(seen) < count:
-        sentence = (rng.choice(OPENERS) + f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} "
-                    f"{rng.choice(OBJECTS)}{rng.choice(TAILS)}{rng.choice(ENDINGS)}")  # fmt: skip
-        seen.setdefault(sentence[0].upper() + sentence[1:])
+        opener, subject = rng.choice(OPENERS), rng.choice(SUBJECTS)
+        if opener.endswith(", ") and subject != "I":
+            subject = subject[0].lower() + subject[1:]
+        sentence = (f"{opener}{subject} {rng.choice(VERBS)} {rng.choice(OBJECTS)}"
+                    f"{rng.choice(TAILS)}{rng.choice(ENDINGS)}")  # fmt: skip
+        seen.setdefault(sentence)
     return list(seen)
 
 
