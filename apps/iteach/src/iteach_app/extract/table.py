@@ -1,0 +1,80 @@
+"""Read one column of an utterance table (erc-data's own CSV / JSONL format), keyed by utterance id.
+
+Only ``utterance_id`` and the chosen column are needed, so tables without labels (for predict)
+work too.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from iteach_app.extract.errors import FeatureError
+
+
+def _read_rows(path: Path) -> list[dict[str, object]]:
+    """Rows of a ``.csv`` (header row) or ``.jsonl`` (one object per line) table."""
+    if not path.is_file():
+        raise FeatureError(f"table not found: {path}")
+    suffix = path.suffix.lower()
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            if suffix == ".csv":
+                return list(csv.DictReader(f))
+            if suffix not in (".jsonl", ".ndjson"):
+                raise FeatureError(f"{path}: table must be .csv or .jsonl, got {suffix!r}")
+            rows = []
+            for line_no, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise FeatureError(f"{path}, line {line_no}: not JSON: {err}") from None
+                if not isinstance(row, dict):
+                    raise FeatureError(f"{path}, line {line_no}: expected an object, got {row!r}")
+                rows.append(row)
+            return rows
+    except UnicodeDecodeError as err:
+        raise FeatureError(f"{path}: not UTF-8 text: {err}") from None
+
+
+def read_column(path: str | Path, column: str) -> dict[str, str]:
+    """``{utterance_id: cell}`` for ``column`` in table order; every cell must be non-blank.
+
+    Rows are numbered from 1 after the header (CSV) or among non-blank lines (JSONL), as in
+    erc-data's messages.
+    """
+    path = Path(path)
+    rows = _read_rows(path)
+    if not rows:
+        raise FeatureError(f"{path}: the table has no rows")
+    cells: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for number, row in enumerate(rows, start=1):
+        where = f"{path}, row {number}"
+        uid = row.get("utterance_id")
+        if uid is None or str(uid).strip() == "":
+            raise FeatureError(f"{where}: no 'utterance_id'")
+        uid = str(uid)
+        if uid in seen:
+            raise FeatureError(f"{where}: utterance id {uid!r} already used in row {seen[uid]}")
+        seen[uid] = number
+        if column not in row:
+            present = sorted(k for k in row if k is not None)
+            raise FeatureError(f"{where}: no column {column!r} (columns: {present})")
+        value = row[column]
+        if value is None or str(value).strip() == "":
+            raise FeatureError(f"{where} (utterance {uid!r}): the {column!r} cell is empty")
+        cells[uid] = str(value)
+    return cells
+
+
+def read_paths(path: str | Path, column: str) -> dict[str, Path]:
+    """``{utterance_id: file}`` from ``column``; relative paths start at the table's folder."""
+    path = Path(path)
+    return {
+        uid: cell_path if cell_path.is_absolute() else path.parent / cell_path
+        for uid, cell_path in ((u, Path(c.strip())) for u, c in read_column(path, column).items())
+    }
