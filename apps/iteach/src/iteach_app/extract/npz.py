@@ -1,4 +1,4 @@
-"""Feature files: an ``.npz`` of ``{utterance_id: (D,) float32}``, written atomically, plain arrays only."""
+"""Feature files: an ``.npz`` of ``{utterance_id: (D,) float32}``, atomic, plain arrays only."""
 
 from __future__ import annotations
 
@@ -34,6 +34,6 @@ def write_vectors(path: str | Path, vectors: Mapping[str, np.ndarray]) -> Path:
 
 
 def read_vectors(path: str | Path) -> dict[str, np.ndarray]:
-    """``{utterance_id: vector}`` from an ``.npz`` such as `write_vectors` writes (plain arrays only)."""
+    """``{utterance_id: vector}`` from an ``.npz`` as `write_vectors` writes it (plain arrays)."""
     with np.load(Path(path), allow_pickle=False) as archive:
         return {key: archive[key] for key in archive.files}
