@@ -3,6 +3,7 @@
 from ecce.adapters import as_score_mod, mha_fastpath_disabled, to_mha_mask, to_sdpa_mask
 from ecce.attention import BiasedSelfAttention
 from ecce.ecce import ECCE
+from ecce.encoder import BiasedTransformerEncoder
 from ecce.local import UtteranceConv
 from ecce.reference import algorithm1
 from ecce.streaming import ECCEStream
@@ -12,6 +13,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ECCE",
     "BiasedSelfAttention",
+    "BiasedTransformerEncoder",
     "ECCEStream",
     "UtteranceConv",
     "__version__",
