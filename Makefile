@@ -1,11 +1,11 @@
-# make install · make test · make demo · make bench · make lint
+# make install · make test · make demo · make bench · make lint · make dist
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROJECTS := packages/ecce packages/its packages/missing packages/erc-data apps/iteach
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PROJECTS))
-DEV_TOOLS := pytest ruff hypothesis
+DEV_TOOLS := pytest ruff hypothesis transformers
 
 .PHONY: install test lint format demo bench clean
 
@@ -61,6 +61,16 @@ bench-baselines: install
 SEEDS ?= 0,1,2
 results: install
 	nice $(BIN)/python benchmarks/experiments/run_results.py all --seeds $(SEEDS)
+
+# Wheel and sdist of each of the five distributions into dist/, each built alone from its own
+# folder (wheel from the sdist), then checked by twine. Needs only the venv, not the install.
+.PHONY: dist
+dist:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet build twine
+	rm -rf dist
+	for project in $(PROJECTS); do $(BIN)/python -m build --outdir dist $$project || exit 1; done
+	$(BIN)/python -m twine check --strict dist/*
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -32,6 +32,23 @@ def check_features(x: torch.Tensor, dim: int | None = None, name: str = "x") -> 
         raise ValueError(f"{name} has feature size D={x.shape[-1]}, expected {dim}")
 
 
+def check_finite(x: torch.Tensor, mask: torch.Tensor, name: str = "x") -> None:
+    """Raise a ValueError naming the first real utterance of ``x`` (B, L, D) with a NaN or inf.
+
+    Padding (``mask`` False) may hold anything: it is zeroed before use.
+    """
+    bad = ~torch.isfinite(x).all(dim=-1) & mask
+    if bool(bad.any()):
+        conversation, utterance = (int(i) for i in bad.nonzero()[0])
+        count = int(bad.sum())
+        raise ValueError(
+            f"{name} has a NaN or inf feature at conversation {conversation}, utterance "
+            f"{utterance} ({count} real utterance(s) in all); ECCE averages features over spans, "
+            f"so one non-finite value would spread to whole bias rows. Clean the features, or mark "
+            f"those utterances False in utterance_mask (padding may hold anything)"
+        )
+
+
 def check_mask(
     utterance_mask: torch.Tensor | None, batch: int, length: int, device: torch.device
 ) -> torch.Tensor:

@@ -42,8 +42,9 @@ def to_mha_mask(
 
     Padding (and causality) is folded in as in ``to_sdpa_mask``; do not pass a key padding mask as
     well. Row b * H + h is head h of conversation b, the layout those modules expect. A one-head
-    bias is repeated to ``num_heads`` heads when given. Run ``nn.TransformerEncoderLayer`` at
-    inference inside ``mha_fastpath_disabled()``: its fused path reads float masks as boolean.
+    bias is repeated to ``num_heads`` heads when given. Wrap ``nn.TransformerEncoder(Layer)`` in
+    ``BiasedTransformerEncoder`` (or run it inside ``mha_fastpath_disabled()``): its fused
+    inference path reads float masks as boolean.
     """
     mask = to_sdpa_mask(bias, utterance_mask, causal=causal)
     if num_heads is not None and mask.shape[1] != num_heads:

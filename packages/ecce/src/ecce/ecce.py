@@ -8,7 +8,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ecce._checks import check_features, check_mask, check_pooling, check_positive_int
+from ecce._checks import (
+    check_features,
+    check_finite,
+    check_mask,
+    check_pooling,
+    check_positive_int,
+)
 from ecce.local import UtteranceConv
 from ecce.spans import band_to_dense, span_max_band, span_mean_band
 
@@ -54,12 +60,23 @@ class ECCE(nn.Module):
         self.proj = nn.Linear(self.hidden_dim, num_heads)
 
     def forward(self, x: torch.Tensor, utterance_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """x (B, L, D), utterance_mask (B, L) bool or None -> bias (B, H, L, L), all finite."""
+        """x (B, L, D), utterance_mask (B, L) bool or None -> bias (B, H, L, L), all finite.
+
+        ``x`` of any float dtype is computed in the parameters' dtype and the bias is returned in
+        ``x``'s dtype (call ``.double()`` for float64 arithmetic). A NaN or inf on a real
+        utterance raises a ValueError naming it; padding may hold anything.
+        """
         check_features(x, self.dim)
         batch, length, _ = x.shape
         mask = check_mask(utterance_mask, batch, length, x.device)
         if length == 0:
             return x.new_zeros(batch, self.num_heads, 0, 0)
+        check_finite(x, mask)
+        return self._bias(x.to(self.proj.weight.dtype), mask).to(x.dtype)
+
+    def _bias(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The dense bias (B, H, L, L) of checked features x (B, L, D) in the parameters' dtype."""
+        length = x.shape[1]
         z = self.local_features(x, mask)
         reach = min(self.max_distance, length) - 1
         num_offsets = reach + 1 if self.causal else 2 * reach + 1

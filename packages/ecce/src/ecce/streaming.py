@@ -46,6 +46,7 @@ class ECCEStream:
         returns the whole row (B, H, t + 1) instead, equal to ``ecce(x_0..t)[:, :, t]``.
         """
         z = self._local_step(x)
+        dtype = x.dtype
         ecce = self.ecce
         item = F.linear(z, ecce.proj.weight) if ecce.pooling == "mean" else z
         kept = ecce.max_distance - 1
@@ -62,7 +63,7 @@ class ECCEStream:
                 row.shape[0], -1, self.num_steps - row.shape[-1]
             )
             row = torch.cat([far.to(row.dtype), row], -1)
-        return row
+        return row.to(dtype)
 
     def _local_step(self, x: torch.Tensor) -> torch.Tensor:
         """Z of the newest utterance: (B, D) -> (B, D_z)."""
@@ -72,6 +73,15 @@ class ECCEStream:
             raise ValueError(
                 f"step expects one utterance per conversation, (B, D={ecce.dim}), got {shape}"
             )
+        if not x.is_floating_point():
+            raise TypeError(f"step expects a floating-point utterance, got dtype {x.dtype}")
+        bad = ~torch.isfinite(x).all(dim=-1)
+        if bool(bad.any()):
+            raise ValueError(
+                f"step got a NaN or inf feature for conversation {int(bad.nonzero()[0, 0])} at "
+                f"utterance {self.num_steps}; it would spread to every later bias row"
+            )
+        x = x.to(ecce.proj.weight.dtype)
         if self._recent is None:
             self._recent = x.new_zeros(x.shape[0], ecce.window, ecce.dim)
         elif self._recent.shape[0] != x.shape[0]:

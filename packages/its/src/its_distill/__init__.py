@@ -5,6 +5,8 @@ task, and the student's last hidden states are pulled towards the teacher's wher
 incomplete. Hidden states are captured with forward hooks, so neither model has to change.
 """
 
+from importlib import metadata as _metadata
+
 from its_distill.calling import call_model
 from its_distill.capture import (
     HiddenStateCapture,
@@ -17,7 +19,10 @@ from its_distill.output import ITSOutput
 from its_distill.widths import infer_width
 from its_distill.wrapper import PAPER_LAYER_WEIGHTS, InvertedTeacherStudent
 
-__version__ = "0.1.0"
+try:  # the one version source is the repository's VERSION file, recorded in the metadata
+    __version__ = _metadata.version("its-distill")
+except _metadata.PackageNotFoundError:  # imported from a source tree that is not installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "PAPER_LAYER_WEIGHTS",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -18,13 +18,70 @@ def call_model(model: nn.Module, inputs: Any) -> Any:
     return model(inputs)
 
 
-def logits_of(output: Any, name: str) -> torch.Tensor:
-    """The logits of a model's output: the output itself, or the first element of a tuple / list."""
-    if isinstance(output, (tuple, list)) and output:
-        output = output[0]
-    if not isinstance(output, torch.Tensor):
-        raise TypeError(f"the {name} returned {type(output).__name__}; expected a logits tensor")
-    return output
+OutputKey = str | int | Callable[[Any], torch.Tensor] | None
+
+
+def _describe(output: Any) -> str:
+    if isinstance(output, Mapping):
+        return f"{type(output).__name__} with keys {list(output.keys())}"
+    return type(output).__name__
+
+
+def logits_of(output: Any, name: str, output_key: OutputKey = None) -> torch.Tensor:
+    """The logits of a model's output, read by `output_key`.
+
+    None: the output itself if a tensor, the first element of a tuple / list, or the "logits" entry
+    of a dict or Hugging Face `ModelOutput`. A str: that key of a Mapping (a `ModelOutput` is one)
+    or that attribute. An int: that index of a tuple / list. A callable: `output_key(output)`.
+    """
+    if callable(output_key):
+        logits = output_key(output)
+    elif output_key is None:
+        logits = output
+        if isinstance(output, (tuple, list)) and output:
+            logits = output[0]
+        elif isinstance(output, Mapping) and "logits" in output:
+            logits = output["logits"]
+        elif isinstance(output, Mapping):
+            raise TypeError(
+                f"the {name} returned a {_describe(output)} and none is 'logits'; pass "
+                f"output_key= the key of its logits (or a callable that picks them)"
+            )
+    elif isinstance(output_key, str):
+        if isinstance(output, Mapping):
+            if output_key not in output:
+                raise _missing_key_error(name, output_key, output)
+            logits = output[output_key]
+        elif hasattr(output, output_key):
+            logits = getattr(output, output_key)
+        else:
+            raise _missing_key_error(name, output_key, output)
+    elif isinstance(output_key, int) and not isinstance(output_key, bool):
+        if not isinstance(output, (tuple, list)) or not -len(output) <= output_key < len(output):
+            size = len(output) if isinstance(output, (tuple, list)) else "no"
+            raise ValueError(
+                f"output_key={output_key} indexes the {name}'s output, but it returned a "
+                f"{_describe(output)} with {size} elements"
+            )
+        logits = output[output_key]
+    else:
+        raise TypeError(
+            f"output_key must be None, a str, an int or a callable, not {type(output_key).__name__}"
+        )
+    if not isinstance(logits, torch.Tensor):
+        via = "" if output_key is None else f" read with output_key={output_key!r}"
+        raise TypeError(
+            f"the {name} returned {_describe(output)}; the logits{via} are "
+            f"{type(logits).__name__}, expected a tensor"
+        )
+    return logits
+
+
+def _missing_key_error(name: str, key: str, output: Any) -> ValueError:
+    """The error for an `output_key` the output does not have, listing what it has."""
+    return ValueError(
+        f"output_key={key!r}: the {name} returned a {_describe(output)}, which has no {key!r}"
+    )
 
 
 def split_returned_states(

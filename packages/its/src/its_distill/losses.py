@@ -21,6 +21,18 @@ def _regression_values(logits: torch.Tensor, target: torch.Tensor, name: str) ->
     )
 
 
+def _check_labels(target: torch.Tensor, keep: torch.Tensor, classes: int, name: str) -> None:
+    """Raise a ValueError naming the first kept label outside 0 .. classes - 1, and where it is."""
+    outside = keep & ((target < 0) | (target >= classes))
+    if bool(outside.any()):
+        where = tuple(int(i) for i in outside.nonzero()[0])
+        raise ValueError(
+            f"label {int(target[where])} at target position {where} is not a class of the "
+            f"{name}'s {classes} logits (classes 0 .. {classes - 1}; {IGNORE_INDEX} marks a "
+            f"position to ignore)"
+        )
+
+
 def task_loss(
     logits: torch.Tensor,
     target: torch.Tensor,
@@ -48,6 +60,7 @@ def task_loss(
             )
         keep = target != IGNORE_INDEX
         keep = keep if valid is None else keep & valid
+        _check_labels(target, keep, logits.shape[-1], name)
         losses = F.cross_entropy(logits[keep], target[keep], reduction="none")
     else:
         values = _regression_values(logits, target, name)

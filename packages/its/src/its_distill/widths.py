@@ -8,6 +8,9 @@ WIDTH_ATTRIBUTES = ("out_features", "embed_dim", "hidden_size", "d_model")
 
 
 def _own_width(module: nn.Module) -> int | None:
+    if isinstance(module, nn.RNNBase):
+        size = module.proj_size if getattr(module, "proj_size", 0) else module.hidden_size
+        return size * (2 if module.bidirectional else 1)
     for name in WIDTH_ATTRIBUTES:
         value = getattr(module, name, None)
         if isinstance(value, int) and not isinstance(value, bool):
@@ -21,9 +24,10 @@ def _own_width(module: nn.Module) -> int | None:
 def infer_width(module: nn.Module) -> int | None:
     """Width of `module`'s output, or None where the rule does not apply.
 
-    Rule: the module's own `out_features`, `embed_dim`, `hidden_size` or `d_model`
-    (first found), or the last entry of its `normalized_shape`; failing those, the same attributes
-    on its last submodule (in `modules()` order) that has one: e.g. `norm2` of an
+    Rule: for an RNN / GRU / LSTM, its output width (`proj_size` or `hidden_size`, twice that
+    when bidirectional); else the module's own `out_features`, `embed_dim`, `hidden_size` or
+    `d_model` (first found), or the last entry of its `normalized_shape`; failing those, the same
+    attributes on its last submodule (in `modules()` order) that has one: e.g. `norm2` of an
     `nn.TransformerEncoderLayer`, the last `nn.Linear` of an `nn.Sequential`.
     """
     own = _own_width(module)

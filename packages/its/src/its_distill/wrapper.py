@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from its_distill.calling import call_model, logits_of, split_returned_states
+from its_distill.calling import OutputKey, call_model, logits_of, split_returned_states
 from its_distill.capture import HiddenStateCapture, resolve_module
 from its_distill.losses import REGRESSION_LOSSES, TASKS, masked_distance, task_loss
 from its_distill.masks import check_mask, combine
@@ -70,7 +70,8 @@ class InvertedTeacherStudent(nn.Module):
     Where a width stays unknown no projection is built, and a width mismatch at the first forward
     raises an error asking for the dims. `teacher=None` is PRE: the student and its task loss alone.
     `freeze_teacher=True` keeps a pretrained teacher fixed (no grad, eval mode): the task loss is
-    then the student's alone.
+    then the student's alone. `output_key` reads the logits from what both models return (a key of
+    a dict or Hugging Face `ModelOutput`, an index, or a callable; see `calling.logits_of`).
     """
 
     def __init__(
@@ -86,6 +87,7 @@ class InvertedTeacherStudent(nn.Module):
         freeze_teacher: bool = False,
         teacher_dims: Sequence[int | None] | None = None,
         student_dims: Sequence[int | None] | None = None,
+        output_key: OutputKey = None,
     ) -> None:
         super().__init__()
         if task not in TASKS:
@@ -108,6 +110,7 @@ class InvertedTeacherStudent(nn.Module):
         self.task = task
         self.regression_loss = regression_loss
         self.freeze_teacher = freeze_teacher
+        self.output_key = output_key
         self.teacher_layers = _check_length(teacher_layers, "teacher_layers", count)
         self.student_layers = _check_length(student_layers, "student_layers", count)
         teacher_dims = _check_dims(teacher_dims, "teacher_dims", count)
@@ -176,7 +179,7 @@ class InvertedTeacherStudent(nn.Module):
             output = call_model(model, inputs)
             states = capture.states()
         capture.clear()
-        return logits_of(output, name), states
+        return logits_of(output, name, self.output_key), states
 
     def remove_hooks(self) -> None:
         """Unregister the forward hooks from both models (the wrapper can no longer distill)."""
@@ -186,7 +189,7 @@ class InvertedTeacherStudent(nn.Module):
 
     def predict(self, student_inputs: Any) -> torch.Tensor:
         """Student logits (B, L, C) / (B, C), or values, from the student alone (no teacher)."""
-        return logits_of(call_model(self.student, student_inputs), "student")
+        return logits_of(call_model(self.student, student_inputs), "student", self.output_key)
 
     def forward(
         self,
