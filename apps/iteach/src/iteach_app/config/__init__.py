@@ -1,0 +1,23 @@
+"""The run's settings: the schema (one dataclass), TOML in and out, CLI options, checks."""
+
+from iteach_app.config.schema import (
+    FIELD_NAMES,
+    REAL_DATASETS,
+    SYNTHETIC_DATASETS,
+    ConfigError,
+    TrainConfig,
+)
+from iteach_app.config.toml_io import from_run_dir, load_toml, parse_pairs, resolve, to_toml
+
+__all__ = [
+    "FIELD_NAMES",
+    "REAL_DATASETS",
+    "SYNTHETIC_DATASETS",
+    "ConfigError",
+    "TrainConfig",
+    "from_run_dir",
+    "load_toml",
+    "parse_pairs",
+    "resolve",
+    "to_toml",
+]
