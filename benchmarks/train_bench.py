@@ -14,12 +14,12 @@ from pathlib import Path
 
 import torch
 
-from iteach_app.checkpoint import load_checkpoint, save_checkpoint
+from iteach_app.training.checkpoint import load_checkpoint, save_checkpoint
 from iteach_app.config import resolve
 from iteach_app.data import build_splits, collate, fixed_batches
-from iteach_app.evaluate import evaluate_student
-from iteach_app.framework import build_framework, build_optimizer
-from iteach_app.step import step_output
+from iteach_app.training.evaluation import evaluate_student
+from iteach_app.training.framework import build_framework, build_optimizer
+from iteach_app.training.step import run_step
 from missing_modality import ModalityMasker, parse_schedule
 
 from timing import median_seconds
@@ -66,7 +66,7 @@ def main() -> None:
             batch=batch,
             framework=framework,
         ) -> None:
-            output, _ = step_output(
+            output = run_step(
                 model,
                 batch,
                 masker=masker,
@@ -74,7 +74,6 @@ def main() -> None:
                 seed=0,
                 epoch=0,
                 step=0,
-                with_teacher=framework == "its",
             )
             optimizer.zero_grad(set_to_none=True)
             output.loss.backward()

@@ -193,7 +193,7 @@ FEATURES_NOTE = {
 def run_one(variant: Variant, seed: int, root: Path, epochs: int | None) -> None:
     """Train (or finish) one run unless its ume.json exists; records wall time in timing.json."""
     from iteach_app.config import ConfigError, resolve
-    from iteach_app.train import Trainer
+    from iteach_app.training.trainer import Trainer
 
     run_dir = variant.run_dir(root, seed)
     if (run_dir / "ume.json").is_file():
@@ -229,7 +229,7 @@ def run_one(variant: Variant, seed: int, root: Path, epochs: int | None) -> None
 
 
 def _keep_zero_trainer() -> type:
-    from iteach_app.train import Trainer
+    from iteach_app.training.trainer import Trainer
 
     class KeepZeroTrainer(Trainer):
         """Trainer whose masker and evaluation may drop every modality of an utterance."""

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from iteach_app.training.framework import Role, resolve_roles
+from iteach_app.training.run_folder import RunFolder
 from iteach_app.config import (
     ConfigError,
     TrainConfig,
     from_run_dir,
     load_toml,
-    parse_features,
+    parse_pairs,
     resolve,
-    write_config,
 )
 
 
@@ -24,9 +25,10 @@ def test_defaults_are_the_papers() -> None:
     assert (config.lr, config.router_lr, config.batch_size, config.epochs) == (5e-4, 5e-3, 32, 100)
     assert config.regression_loss == "mse"
     assert config.select_on == "val"
-    assert config.resolved_layers() == (3, 4)
-    assert TrainConfig(framework="ts").resolved_layers() == (4, 3)
-    assert TrainConfig(framework="pre").resolved_layers() == (None, 4)
+    roles = {f: resolve_roles(TrainConfig(framework=f)) for f in ("its", "ts", "pre")}
+    assert roles["its"] == (Role("attention", 3), Role("nas", 4))
+    assert roles["ts"] == (Role("nas", 4), Role("attention", 3))
+    assert roles["pre"] == (None, Role("attention", 4))
 
 
 def test_options_override_the_file(tmp_path: Path) -> None:
@@ -68,7 +70,7 @@ def test_invalid_toml_is_named(tmp_path: Path) -> None:
         ({"synthetic": "mosi", "regression_loss": "huber"}, "regression_loss"),
         ({"synthetic": "mosi", "eval_rates": [0.0, 1.5]}, "eval_rates"),
         ({"data": "x", "dataset": "CMUMOSI", "features": {"text": "t"}, "fold": 2}, "IEMOCAP only"),
-        ({"data": "x", "dataset": "IEMOCAPFour", "features": {"text": "t"}, "fold": 6}, "1..5"),
+        ({"data": "x", "dataset": "IEMOCAPFour", "features": {"text": "t"}, "fold": 6}, "fold must be <= 5"),
         ({"data": "x", "dataset": "MELD", "features": {"text": "t"}}, "dataset must be one of"),
         ({"synthetic": "mosi", "data": "x", "dataset": "CMUMOSI"}, "not both"),
     ],
@@ -78,19 +80,19 @@ def test_bad_settings_are_refused_clearly(overrides: dict, message: str) -> None
         resolve(overrides=overrides)
 
 
-def test_parse_features() -> None:
-    assert parse_features("text=minilm-384-UTT, audio=covarep73-UTT") == {
+def test_parse_pairs() -> None:
+    assert parse_pairs("text=minilm-384-UTT, audio=covarep73-UTT") == {
         "text": "minilm-384-UTT",
         "audio": "covarep73-UTT",
     }
     for bad in ("text", "text=", "=x", "text=a,text=b", ""):
         with pytest.raises(ConfigError, match="--features"):
-            parse_features(bad)
+            parse_pairs(bad)
 
 
 def test_run_folder_round_trip(tmp_path: Path, make_config) -> None:
     config = make_config(select_on="test", grad_clip=1.0)
-    write_config(config, tmp_path)
+    RunFolder(tmp_path).write_config(config)
     again = from_run_dir(tmp_path)
     assert again == config
     assert again.config_hash() == config.config_hash()

@@ -8,7 +8,7 @@ import itertools
 import pytest
 import torch
 
-from iteach_app.model import ITEACHNet, Router, build_student, build_teacher
+from iteach_app.model import ITEACHNet, Router, create_model
 
 DIMS = {"text": 12, "audio": 6, "video": 10}
 SMALL = {"hidden_dim": 16, "num_heads": 2, "ecce_dim": 4, "window": 3, "max_distance": 4}
@@ -201,11 +201,11 @@ def test_ecce_biases_shapes_and_modes() -> None:
 
 
 def test_builders_use_paper_layouts_and_overrides() -> None:
-    teacher = build_teacher(DIMS, 4, **SMALL)
-    student = build_student(DIMS, 4, **SMALL)
-    assert (len(teacher.layers), teacher.mixer) == (3, "attention")
-    assert (len(student.layers), student.mixer) == (4, "nas")
-    assert build_student(DIMS, 4, mixer="attention", num_layers=2, **SMALL).mixer == "attention"
+    teacher = create_model("iteach_teacher", DIMS, 4, **SMALL)
+    student = create_model("iteach_student", DIMS, 4, **SMALL)
+    assert (len(teacher.layers), teacher.mixer_kind) == (3, "attention")
+    assert (len(student.layers), student.mixer_kind) == (4, "nas")
+    assert create_model("iteach_student", DIMS, 4, mixer="attention", num_layers=2, **SMALL).mixer_kind == "attention"
 
 
 @pytest.mark.parametrize(

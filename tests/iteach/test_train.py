@@ -12,10 +12,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from iteach_app.checkpoint import CheckpointError
-from iteach_app.evaluate import evaluate_run
-from iteach_app.framework import build_framework, build_optimizer
-from iteach_app.train import Trainer, TrainState
+from iteach_app.training.checkpoint import CheckpointError
+from iteach_app.training.evaluation import evaluate_run
+from iteach_app.training.framework import build_framework, build_optimizer
+from iteach_app.training.loop import TrainState
+from iteach_app.training.run_folder import RunFolderError
+from iteach_app.training.trainer import Trainer
 
 WORKER = Path(__file__).with_name("worker.py")
 
@@ -89,7 +91,7 @@ def test_resume_after_a_crash_matches_uninterrupted(
     with pytest.raises(Interrupt):
         _fit(config, crashed, tiny_data, on_step=crash)
     assert not (crashed / "ume.json").exists()
-    with pytest.raises(CheckpointError, match="--resume"):
+    with pytest.raises(RunFolderError, match="--resume"):
         _fit(config, crashed, tiny_data)
     resumed = _fit(config, crashed, tiny_data, resume=True)
     assert resumed.history == result.history
@@ -122,7 +124,7 @@ def test_frameworks_build_the_papers_pairs(tiny_data, make_config) -> None:
     dims, out = tiny_data.modality_dims, tiny_data.out_dim
     its = build_framework(make_config(), dims, out, "classification")
     assert (len(its.teacher.layers), len(its.student.layers)) == (3, 4)
-    assert (its.teacher.mixer, its.student.mixer) == ("attention", "nas")
+    assert (its.teacher.mixer_kind, its.student.mixer_kind) == ("attention", "nas")
     assert its.student_layers == ("layers.3.fusion", "layers.2.fusion", "layers.1.fusion")
     ts = build_framework(make_config(framework="ts"), dims, out, "classification")
     assert (len(ts.teacher.layers), len(ts.student.layers)) == (4, 3)
