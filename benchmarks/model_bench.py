@@ -14,8 +14,8 @@ import torch
 
 from iteach_app.model import (
     PAPER_DIMS,
-    create_model,
     count_parameters,
+    create_model,
     paper_parameter_table,
 )
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
-from iteach_app.training.checkpoint import load_checkpoint, save_checkpoint
 from iteach_app.config import resolve
 from iteach_app.data import build_splits, collate, fixed_batches
+from iteach_app.training.checkpoint import load_checkpoint, save_checkpoint
 from iteach_app.training.evaluation import evaluate_student
 from iteach_app.training.framework import build_framework, build_optimizer
 from iteach_app.training.step import run_step

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from iteach_app.training.framework import Role, resolve_roles
-from iteach_app.training.run_folder import RunFolder
 from iteach_app.config import (
     ConfigError,
     TrainConfig,
@@ -16,6 +14,8 @@ from iteach_app.config import (
     parse_pairs,
     resolve,
 )
+from iteach_app.training.framework import Role, resolve_roles
+from iteach_app.training.run_folder import RunFolder
 
 
 def test_defaults_are_the_papers() -> None:
@@ -70,7 +70,10 @@ def test_invalid_toml_is_named(tmp_path: Path) -> None:
         ({"synthetic": "mosi", "regression_loss": "huber"}, "regression_loss"),
         ({"synthetic": "mosi", "eval_rates": [0.0, 1.5]}, "eval_rates"),
         ({"data": "x", "dataset": "CMUMOSI", "features": {"text": "t"}, "fold": 2}, "IEMOCAP only"),
-        ({"data": "x", "dataset": "IEMOCAPFour", "features": {"text": "t"}, "fold": 6}, "fold must be <= 5"),
+        (
+            {"data": "x", "dataset": "IEMOCAPFour", "features": {"text": "t"}, "fold": 6},
+            "fold must be <= 5",
+        ),
         ({"data": "x", "dataset": "MELD", "features": {"text": "t"}}, "dataset must be one of"),
         ({"synthetic": "mosi", "data": "x", "dataset": "CMUMOSI"}, "not both"),
     ],
@@ -108,3 +111,34 @@ def test_hash_ignores_device_only(make_config) -> None:
 def test_missing_run_folder_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not an iteach-app run folder"):
         from_run_dir(tmp_path)
+
+
+def test_toml_round_trip_with_a_non_ascii_modality(tmp_path: Path) -> None:
+    config = resolve(
+        overrides={
+            "data": str(tmp_path / "données"),
+            "dataset": "IEMOCAPFour",
+            "features": {"text": "minilm-384-UTT", "vidéo": "vidéo-UTT"},
+            "fold": 5,
+            "layer_weights": [0.5, 0.25, 0.125],
+        },
+        source="test",
+    )
+    RunFolder(tmp_path).write_config(config)
+    text = (tmp_path / "config.toml").read_text(encoding="utf-8")
+    assert "vidéo" in text
+    assert text.startswith(f"# iteach-app resolved config (hash {config.config_hash()})")
+    again = from_run_dir(tmp_path)
+    assert again == config
+    assert again.config_hash() == config.config_hash()
+
+
+def test_transformer_is_a_deprecated_alias_of_attention() -> None:
+    with pytest.warns(FutureWarning, match="'transformer' is deprecated"):
+        config = resolve(overrides={"synthetic": "mosi", "teacher": "transformer"}, source="t")
+    assert config.teacher == "attention"
+
+
+def test_unknown_model_name_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"student must be one of .*nas.*; got 'resnet'"):
+        resolve(overrides={"synthetic": "mosi", "student": "resnet"}, source="t")

@@ -205,7 +205,10 @@ def test_builders_use_paper_layouts_and_overrides() -> None:
     student = create_model("iteach_student", DIMS, 4, **SMALL)
     assert (len(teacher.layers), teacher.mixer_kind) == (3, "attention")
     assert (len(student.layers), student.mixer_kind) == (4, "nas")
-    assert create_model("iteach_student", DIMS, 4, mixer="attention", num_layers=2, **SMALL).mixer_kind == "attention"
+    assert (
+        create_model("iteach_student", DIMS, 4, mixer="attention", num_layers=2, **SMALL).mixer_kind
+        == "attention"
+    )
 
 
 @pytest.mark.parametrize(
@@ -217,3 +220,14 @@ def test_bad_construction_is_refused(kw: dict, match: str) -> None:
         ITEACHNet(DIMS, 3, **kw)
     with pytest.raises(ValueError, match="modality_dims"):
         ITEACHNet({}, 3)
+
+
+def test_registry_builds_presets_by_name_and_names_unknown_ones() -> None:
+    from iteach_app.model import create_model, model_names
+
+    assert {"attention", "nas", "iteach_teacher", "iteach_student"} <= set(model_names())
+    teacher = create_model("iteach_teacher", DIMS, 4, num_layers=None, **SMALL)
+    assert (len(teacher.layers), teacher.mixer_kind) == (3, "attention")
+    assert create_model("nas", DIMS, 4, num_layers=2, **SMALL).mixer_kind == "nas"
+    with pytest.raises(KeyError, match="unknown model 'mmin'; registered: attention"):
+        create_model("mmin", DIMS, 4)

@@ -7,8 +7,8 @@ import pytest
 from iteach_app.model import (
     PAPER_DIMS,
     PAPER_PARAMETERS,
-    create_model,
     count_parameters,
+    create_model,
     paper_parameter_table,
 )
 

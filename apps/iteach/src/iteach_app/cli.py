@@ -4,20 +4,47 @@ error into one line naming its culprit, exit code 2 (a traceback only with --deb
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer.core import TyperGroup
 
 from iteach_app import __version__
 from iteach_app.commands import data, demo, evaluate, params, plot, train
 
+
+class OneLineErrors(TyperGroup):
+    """Usage errors (unknown option, bad choice, bad number) as one `error:` line, exit code 2."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except NoArgsIsHelpError as err:
+            err.show()
+            sys.exit(err.exit_code)
+        except ClickException as err:
+            typer.echo(f"error: {' '.join(err.format_message().split())}", err=True)
+            sys.exit(err.exit_code)
+        except typer.Abort:
+            typer.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     help="ITEACH-Net for incomplete multimodal emotion recognition in conversation.",
     no_args_is_help=True,
     add_completion=False,
 )
-data_app = typer.Typer(help="Inspect a dataset or write a synthetic one.", no_args_is_help=True)
+data_app = typer.Typer(
+    cls=OneLineErrors, help="Inspect a dataset or write a synthetic one.", no_args_is_help=True
+)
 _debug = {"on": False}
 
 

@@ -23,7 +23,9 @@ def info(
     """Conversations, utterances, modalities, labels and split sizes of a dataset."""
     from iteach_app.data import build_splits
 
-    bundle = build_splits(resolve(overrides={**overrides, "fold": fold, "seed": seed}, source="options"))
+    bundle = build_splits(
+        resolve(overrides={**overrides, "fold": fold, "seed": seed}, source="options")
+    )
     ds = bundle.dataset
     lines = [
         f"dataset      {ds.name} ({ds.task}"

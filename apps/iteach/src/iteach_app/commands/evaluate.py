@@ -31,7 +31,12 @@ def evaluate(
     config, result = evaluate_run(run, device=device or "auto", split=split.value)
     note = protocol_note(config)
     if as_json:
-        payload = {**result.to_dict(), "run": str(run), "split": split.value, "selection_note": note}
+        payload = {
+            **result.to_dict(),
+            "run": str(run),
+            "split": split.value,
+            "selection_note": note,
+        }
         typer.echo(json.dumps(payload, indent=2))
         return
     key = SELECTION_METRIC[result.task]

@@ -41,7 +41,11 @@ def train(
 
     info = distributed.detect()
     if resume is not None:
-        given = ["--" + k.replace("_", "-") for k, v in overrides.items() if v is not None and k not in UNHASHED]
+        given = [
+            "--" + k.replace("_", "-")
+            for k, v in overrides.items()
+            if v is not None and k not in UNHASHED
+        ]
         extra = (("--config", config_file), ("--fold", fold), ("--seed", seed), ("--name", name))
         given += [flag for flag, value in extra if value is not None]
         if given:
@@ -58,7 +62,11 @@ def train(
         file_values = load_toml(config_file) if config_file is not None else {}
         folds = parse_int_list(fold, "fold", all_values=(1, 2, 3, 4, 5))
         seeds = parse_int_list(seed, "seed")
-        overrides = {**overrides, "fold": folds[0] if folds else None, "seed": seeds[0] if seeds else None}
+        overrides = {
+            **overrides,
+            "fold": folds[0] if folds else None,
+            "seed": seeds[0] if seeds else None,
+        }
         source = str(config_file) if config_file is not None else "options"
         configs = expand(resolve(file_values, overrides, source=source), folds, seeds)
         jobs = [(c, run_dir_for(c, out, name, len(configs) > 1), False) for c in configs]

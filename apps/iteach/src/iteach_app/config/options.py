@@ -33,7 +33,9 @@ def config_options(*, exclude: tuple[str, ...] = ()) -> Callable[[Callable], Cal
             if p.name != "overrides"
         ]
         generated = [
-            inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=_option(n))
+            inspect.Parameter(
+                n, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=_option(n)
+            )
             for n in names
         ]
 

@@ -30,12 +30,9 @@ class ConfigError(ValueError):
     """A setting is missing, unknown or out of range; the message names it (and the file)."""
 
 
-def setting(default: Any, help: str, group: str, **meta: Any) -> Any:
-    """A dataclass field with its CLI help, group and bounds (lists and dicts get a factory)."""
-    metadata = {"help": help, "group": group, **meta}
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata=metadata)
-    return field(default=default, metadata=metadata)
+def meta(help: str, group: str, **more: Any) -> dict[str, Any]:
+    """A field's metadata: CLI help, group, and any of flag / bounds / hashed / cli."""
+    return {"help": help, "group": group, **more}
 
 
 @dataclass
@@ -43,58 +40,117 @@ class TrainConfig:
     """All settings of one training run. Defaults are the paper's (ITEACH-Net on IEMOCAP)."""
 
     # data: a GCNet-layout folder (data + dataset + features) or a built-in synthetic set
-    data: str | None = setting(None, "GCNet-layout data folder, e.g. ../shared/data/IEMOCAP", "data")
-    dataset: RealDataset | None = setting(None, "dataset inside --data", "data")
-    features: dict[str, str] = setting(
-        {}, "modality=folder pairs, e.g. text=minilm-384-UTT,audio=covarep73-UTT", "data"
+    data: str | None = field(
+        default=None, metadata=meta("GCNet-layout data folder, e.g. ../shared/data/IEMOCAP", "data")
     )
-    synthetic: SyntheticDataset | None = setting(None, "built-in synthetic data instead", "data")
-    synthetic_dialogues: int | None = setting(None, "conversations in the synthetic set", "data", gt=0)
-    synthetic_dims: dict[str, int] = setting({}, "synthetic widths, e.g. text=64,audio=32", "data")
-    synthetic_max_length: int | None = setting(None, "longest synthetic conversation", "data", gt=0)
-    fold: int | None = setting(None, "IEMOCAP test session 1..5", "data", ge=1, le=5, cli=False)
-    val_fraction: float = setting(0.1, "share of train carved off for validation", "data", ge=0, lt=1)
-    cache_dir: str | None = setting(None, "folder for the feature cache", "data")
+    dataset: RealDataset | None = field(
+        default=None, metadata=meta("dataset inside --data", "data")
+    )
+    features: dict[str, str] = field(
+        default_factory=dict,
+        metadata=meta(
+            "modality=folder pairs, e.g. text=minilm-384-UTT,audio=covarep73-UTT", "data"
+        ),
+    )
+    synthetic: SyntheticDataset | None = field(
+        default=None, metadata=meta("built-in synthetic data instead", "data")
+    )
+    synthetic_dialogues: int | None = field(
+        default=None, metadata=meta("conversations in the synthetic set", "data", gt=0)
+    )
+    synthetic_dims: dict[str, int] = field(
+        default_factory=dict, metadata=meta("synthetic widths, e.g. text=64,audio=32", "data")
+    )
+    synthetic_max_length: int | None = field(
+        default=None, metadata=meta("longest synthetic conversation", "data", gt=0)
+    )
+    fold: int | None = field(
+        default=None, metadata=meta("IEMOCAP test session 1..5", "data", ge=1, le=5, cli=False)
+    )
+    val_fraction: float = field(
+        default=0.1, metadata=meta("share of train carved off for validation", "data", ge=0, lt=1)
+    )
+    cache_dir: str | None = field(
+        default=None, metadata=meta("folder for the feature cache", "data")
+    )
     # framework and models
-    framework: Framework = setting("its", "its, ts (ablation) or pre (no teacher)", "model")
-    teacher: str | None = setting(
-        None, "teacher model (attention or nas); default: the framework's preset", "model"
+    framework: Framework = field(
+        default="its", metadata=meta("its, ts (ablation) or pre (no teacher)", "model")
     )
-    student: str | None = setting(
-        None, "student model (attention or nas); default: the framework's preset", "model"
+    teacher: str | None = field(
+        default=None,
+        metadata=meta("teacher model (attention or nas); default: the framework's preset", "model"),
     )
-    teacher_layers: int | None = setting(None, "default: ITS 3, TS 4", "model", gt=0)
-    student_layers: int | None = setting(None, "default: ITS 4, TS 3, PRE 4", "model", gt=0)
-    hidden_dim: int = setting(128, "hidden size", "model", gt=0)
-    num_heads: int = setting(8, "attention heads", "model", gt=0)
-    mlp_ratio: float = setting(4.0, "block MLP width / hidden size", "model", gt=0)
-    window: int = setting(7, "ECCE local window (odd)", "model", gt=0, odd=True)
-    max_distance: int = setting(30, "ECCE longest utterance distance", "model", gt=0)
-    ecce: EcceKind = setting("full", "ECCE bias: full, global or none", "model")
-    dropout: float = setting(0.1, "dropout", "model", ge=0, lt=1)
-    layer_weights: list[float] = setting(
-        list(PAPER_LAYER_WEIGHTS), "distillation weights of the last 3 layers", "model", ge=0
+    student: str | None = field(
+        default=None,
+        metadata=meta("student model (attention or nas); default: the framework's preset", "model"),
+    )
+    teacher_layers: int | None = field(
+        default=None, metadata=meta("default: ITS 3, TS 4", "model", gt=0)
+    )
+    student_layers: int | None = field(
+        default=None, metadata=meta("default: ITS 4, TS 3, PRE 4", "model", gt=0)
+    )
+    hidden_dim: int = field(default=128, metadata=meta("hidden size", "model", gt=0))
+    num_heads: int = field(default=8, metadata=meta("attention heads", "model", gt=0))
+    mlp_ratio: float = field(
+        default=4.0, metadata=meta("block MLP width / hidden size", "model", gt=0)
+    )
+    window: int = field(
+        default=7, metadata=meta("ECCE local window (odd)", "model", gt=0, odd=True)
+    )
+    max_distance: int = field(
+        default=30, metadata=meta("ECCE longest utterance distance", "model", gt=0)
+    )
+    ecce: EcceKind = field(
+        default="full", metadata=meta("ECCE bias: full, global or none", "model")
+    )
+    dropout: float = field(default=0.1, metadata=meta("dropout", "model", ge=0, lt=1))
+    layer_weights: list[float] = field(
+        default_factory=lambda: list(PAPER_LAYER_WEIGHTS),
+        metadata=meta("distillation weights of the last 3 layers", "model", ge=0),
     )
     # optimisation
-    epochs: int = setting(100, "epochs", "optim", gt=0)
-    batch_size: int = setting(32, "conversations per batch", "optim", gt=0, flag="-b")
-    lr: float = setting(5e-4, "AdamW learning rate", "optim", gt=0)
-    router_lr: float = setting(5e-3, "router learning rate", "optim", gt=0)
-    weight_decay: float = setting(0.01, "AdamW weight decay", "optim", ge=0)
-    grad_clip: float = setting(0.0, "max grad norm; 0 = off", "optim", ge=0)
-    mask_schedule: str = setting("random", "random, progressive or constant:R", "optim")
-    keep_at_least: int = setting(1, "modalities always kept per utterance", "optim", ge=0)
-    regression_loss: Literal["mse", "mae"] = setting("mse", "MOSI/MOSEI loss", "optim")
-    seed: int = setting(0, "seed of data split, models and masks", "optim", ge=0, cli=False)
-    device: str = setting("auto", "cpu, cuda, cuda:N or auto", "run", hashed=False)
-    threads: int | None = setting(None, "torch CPU threads", "run", gt=0, hashed=False)
-    checkpoint_every: int = setting(25, "resumable checkpoint every N steps (0: epoch ends)", "run", ge=0)
-    # selection and evaluation
-    select_on: Literal["val", "test"] = setting(
-        "val", "val, or test (the paper's IEMOCAP protocol)", "eval"
+    epochs: int = field(default=100, metadata=meta("epochs", "optim", gt=0))
+    batch_size: int = field(
+        default=32, metadata=meta("conversations per batch", "optim", gt=0, flag="-b")
     )
-    eval_rates: list[float] = setting(list(DEFAULT_RATES), "UME missing rates", "eval", ge=0, lt=1)
-    eval_seed: int = setting(0, "seed of the fixed evaluation masks", "eval", ge=0)
+    lr: float = field(default=5e-4, metadata=meta("AdamW learning rate", "optim", gt=0))
+    router_lr: float = field(default=5e-3, metadata=meta("router learning rate", "optim", gt=0))
+    weight_decay: float = field(default=0.01, metadata=meta("AdamW weight decay", "optim", ge=0))
+    grad_clip: float = field(default=0.0, metadata=meta("max grad norm; 0 = off", "optim", ge=0))
+    mask_schedule: str = field(
+        default="random", metadata=meta("random, progressive or constant:R", "optim")
+    )
+    keep_at_least: int = field(
+        default=1, metadata=meta("modalities always kept per utterance", "optim", ge=0)
+    )
+    regression_loss: Literal["mse", "mae"] = field(
+        default="mse", metadata=meta("MOSI/MOSEI loss", "optim")
+    )
+    seed: int = field(
+        default=0, metadata=meta("seed of data split, models and masks", "optim", ge=0, cli=False)
+    )
+    device: str = field(
+        default="auto", metadata=meta("cpu, cuda, cuda:N or auto", "run", hashed=False)
+    )
+    threads: int | None = field(
+        default=None, metadata=meta("torch CPU threads", "run", gt=0, hashed=False)
+    )
+    checkpoint_every: int = field(
+        default=25, metadata=meta("resumable checkpoint every N steps (0: epoch ends)", "run", ge=0)
+    )
+    # selection and evaluation
+    select_on: Literal["val", "test"] = field(
+        default="val", metadata=meta("val, or test (the paper's IEMOCAP protocol)", "eval")
+    )
+    eval_rates: list[float] = field(
+        default_factory=lambda: list(DEFAULT_RATES),
+        metadata=meta("UME missing rates", "eval", ge=0, lt=1),
+    )
+    eval_seed: int = field(
+        default=0, metadata=meta("seed of the fixed evaluation masks", "eval", ge=0)
+    )
 
     # ------------------------------------------------------------------ derived
     @property

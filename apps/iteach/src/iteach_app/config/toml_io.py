@@ -88,5 +88,3 @@ def parse_pairs(text: str, option: str = "--features") -> dict[str, str]:
     if not out:
         raise ConfigError(f"{option}: no NAME=VALUE pair given")
     return out
-
-

@@ -13,7 +13,10 @@ from typing import Any, Literal, Union, get_args, get_origin
 from iteach_app.config.schema import FIELDS, ConfigError, TrainConfig
 
 # One name per concept: "attention". The old config word is accepted with a warning.
-DEPRECATED_VALUES = {("teacher", "transformer"): "attention", ("student", "transformer"): "attention"}
+DEPRECATED_VALUES = {
+    ("teacher", "transformer"): "attention",
+    ("student", "transformer"): "attention",
+}
 _HINTS = typing.get_type_hints(TrainConfig)
 
 
@@ -24,7 +27,9 @@ def coerce_fields(config: TrainConfig) -> None:
         replacement = DEPRECATED_VALUES.get((name, value)) if isinstance(value, str) else None
         if replacement is not None:
             warnings.warn(
-                f"{name} = {value!r} is deprecated; use {replacement!r}", FutureWarning, stacklevel=2
+                f"{name} = {value!r} is deprecated; use {replacement!r}",
+                FutureWarning,
+                stacklevel=2,
             )
             value = replacement
         value = coerce(name, _HINTS[name], value)
@@ -46,7 +51,7 @@ def coerce(name: str, hint: Any, value: Any) -> Any:
         if value not in args:
             raise ConfigError(f"{name} must be one of {', '.join(map(str, args))}; got {value!r}")
         return value
-    if hint is bool or isinstance(value, bool) and hint in (int, float):
+    if hint is bool or (isinstance(value, bool) and hint in (int, float)):
         raise ConfigError(f"{name} must be {_word(hint)}, got {value!r}")
     if hint is int:
         if not isinstance(value, int):
@@ -67,14 +72,19 @@ def coerce(name: str, hint: Any, value: Any) -> Any:
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{name} must map modality -> {_word(args[1])}, got {value!r}")
-        return {coerce(f"{name} key", args[0], k): coerce(f"{name}.{k}", args[1], v) for k, v in value.items()}
+        return {
+            coerce(f"{name} key", args[0], k): coerce(f"{name}.{k}", args[1], v)
+            for k, v in value.items()
+        }
     raise ConfigError(f"{name}: no coercion for type {hint}")  # pragma: no cover - schema bug
 
 
 def check_bounds(name: str, value: Any) -> None:
     """Hold a number (or each number of a list / dict) to the field's gt / ge / lt / le / odd."""
     meta = FIELDS[name].metadata
-    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+    items = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+    )
     for item in items:
         if item is None or isinstance(item, str):
             continue

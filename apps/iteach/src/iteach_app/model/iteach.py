@@ -238,23 +238,33 @@ PAPER_LAYERS: dict[str, int] = {"attention": 3, "nas": 4}
 def iteach_attention(modality_dims: Mapping[str, int], out_dim: int, **kw: object) -> ITEACHNet:
     """ITEACH-Net with the ECCE-guided self-attention mixer (3 layers unless num_layers=)."""
     return ITEACHNet(
-        modality_dims, out_dim, **{"num_layers": PAPER_LAYERS["attention"], **kw, "mixer": "attention"}
+        modality_dims,
+        out_dim,
+        **{"num_layers": PAPER_LAYERS["attention"], **kw, "mixer": "attention"},
     )
 
 
 @register_model("nas")
 def iteach_nas(modality_dims: Mapping[str, int], out_dim: int, **kw: object) -> ITEACHNet:
     """ITEACH-Net with the searchable NAS mixer (4 layers unless num_layers=)."""
-    return ITEACHNet(modality_dims, out_dim, **{"num_layers": PAPER_LAYERS["nas"], **kw, "mixer": "nas"})
+    return ITEACHNet(
+        modality_dims, out_dim, **{"num_layers": PAPER_LAYERS["nas"], **kw, "mixer": "nas"}
+    )
 
 
 @register_model("iteach_teacher")
 def iteach_teacher(modality_dims: Mapping[str, int], out_dim: int, **kw: object) -> ITEACHNet:
     """The paper's teacher: 3 layers, attention mixer (overridable: mixer=, num_layers=)."""
-    return ITEACHNet(modality_dims, out_dim, **{"num_layers": PAPER_LAYERS["attention"], "mixer": "attention", **kw})
+    return ITEACHNet(
+        modality_dims,
+        out_dim,
+        **{"num_layers": PAPER_LAYERS["attention"], "mixer": "attention", **kw},
+    )
 
 
 @register_model("iteach_student")
 def iteach_student(modality_dims: Mapping[str, int], out_dim: int, **kw: object) -> ITEACHNet:
     """The paper's student: 4 layers, NAS mixer (overridable: mixer=, num_layers=)."""
-    return ITEACHNet(modality_dims, out_dim, **{"num_layers": PAPER_LAYERS["nas"], "mixer": "nas", **kw})
+    return ITEACHNet(
+        modality_dims, out_dim, **{"num_layers": PAPER_LAYERS["nas"], "mixer": "nas", **kw}
+    )

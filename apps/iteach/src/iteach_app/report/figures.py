@@ -129,15 +129,15 @@ def plot_ecce_heatmap(
 def _hidden_states(model: nn.Module, batches: Iterable[Any]) -> tuple[np.ndarray, np.ndarray]:
     """Last-layer hidden states (N, hidden) of the real utterances and their labels (N,)."""
     states, labels = [], []
-    with capture_hidden_states(model, model.hidden_layer_paths(1)) as capture:
-        with _inference(model) as device:
-            for batch in batches:
-                mask = batch.utterance_mask.to(device)
-                with capture.recording():
-                    model({name: x.to(device) for name, x in batch.features.items()}, mask)
-                    (hidden,) = capture.states()
-                states.append(hidden[mask].float().cpu().numpy())
-                labels.append(batch.labels.to(device)[mask].cpu().numpy())
+    paths = model.hidden_layer_paths(1)
+    with capture_hidden_states(model, paths) as capture, _inference(model) as device:
+        for batch in batches:
+            mask = batch.utterance_mask.to(device)
+            with capture.recording():
+                model({name: x.to(device) for name, x in batch.features.items()}, mask)
+                (hidden,) = capture.states()
+            states.append(hidden[mask].float().cpu().numpy())
+            labels.append(batch.labels.to(device)[mask].cpu().numpy())
     if not states:
         raise ValueError("plot_tsne needs at least one batch")
     return np.concatenate(states), np.concatenate(labels)

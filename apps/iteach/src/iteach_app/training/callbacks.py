@@ -39,7 +39,7 @@ class Selection(Callback):
         self.batches: list | None = None
 
     def split(self, loop: TrainLoop) -> str:
-        """"test" under the paper's protocol, else "val"."""
+        """ "test" under the paper's protocol, else "val"."""
         return "test" if loop.config.selected_on_test else "val"
 
     def on_train_begin(self, loop: TrainLoop) -> None:
@@ -66,7 +66,9 @@ class Selection(Callback):
         for rate, value in zip(result.rates, result.curve(key), strict=True):
             record[f"{split}_{key}@{rate:g}"] = value
         metric, state = record["selection_value"], loop.state
-        improved = not math.isnan(metric) and (state.best_metric is None or metric > state.best_metric)
+        improved = not math.isnan(metric) and (
+            state.best_metric is None or metric > state.best_metric
+        )
         record["best"] = improved
         if improved:
             state.best_metric, state.best_epoch = metric, state.epoch + 1
@@ -153,7 +155,9 @@ class ProgressDisplay(Callback):
         self.progress.update(self.epochs_task, completed=loop.state.epoch)
 
     def on_epoch_begin(self, loop: TrainLoop) -> None:
-        self.steps_task = self.progress.add_task(f"epoch {loop.state.epoch + 1}", total=loop.num_batches)
+        self.steps_task = self.progress.add_task(
+            f"epoch {loop.state.epoch + 1}", total=loop.num_batches
+        )
         self.progress.update(self.steps_task, completed=loop.state.step)
 
     def on_step_end(self, loop: TrainLoop) -> None:

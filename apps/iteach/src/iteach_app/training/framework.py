@@ -58,7 +58,9 @@ def resolve_roles(config: TrainConfig) -> tuple[Role | None, Role]:
     return teacher, student
 
 
-def build_model(config: TrainConfig, role: Role, modality_dims: Mapping[str, int], out_dim: int) -> nn.Module:
+def build_model(
+    config: TrainConfig, role: Role, modality_dims: Mapping[str, int], out_dim: int
+) -> nn.Module:
     """One model of ``role`` with the config's shared sizes, through the model registry."""
     return create_model(
         role.model,

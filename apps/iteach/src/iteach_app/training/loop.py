@@ -90,7 +90,9 @@ class TrainLoop:
 
     def _train_epoch(self) -> None:
         state, config = self.state, self.config
-        order = distributed.shard(epoch_order(len(self.data.train), config.seed, state.epoch), self.dist)
+        order = distributed.shard(
+            epoch_order(len(self.data.train), config.seed, state.epoch), self.dist
+        )
         batches = chunks(order, config.batch_size)
         self.num_batches = len(batches)
         self.fire("on_epoch_begin")
@@ -122,7 +124,10 @@ class TrainLoop:
         """Epoch averages; selection, history and metrics on rank 0; then the next epoch."""
         state = self.state
         steps = max(state.sums.get("steps", 0.0), 1.0)
-        record: dict[str, Any] = {"epoch": state.epoch + 1, "steps": int(state.sums.get("steps", 0))}
+        record: dict[str, Any] = {
+            "epoch": state.epoch + 1,
+            "steps": int(state.sums.get("steps", 0)),
+        }
         for key, total in state.sums.items():
             if key != "steps":
                 record[f"train_{key}"] = total / steps

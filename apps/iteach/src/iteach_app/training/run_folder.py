@@ -18,9 +18,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from iteach_app.config import ConfigError, TrainConfig, from_run_dir, to_toml
+from iteach_app.config import TrainConfig, from_run_dir, to_toml
 from iteach_app.io import atomic_write_text
-from iteach_app.training.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from iteach_app.training.checkpoint import (
+    Checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from missing_modality import UMEResult, plot_ume
 
 TEST_SUFFIX = "selected-on-TEST"
@@ -97,7 +101,9 @@ class RunFolder:
             except FileExistsError:
                 holder = self._holder()
                 if holder is None or not self._stale(holder):
-                    who = f"pid {holder['pid']} on {holder['host']}" if holder else "another process"
+                    who = (
+                        f"pid {holder['pid']} on {holder['host']}" if holder else "another process"
+                    )
                     raise RunFolderError(
                         f"{self.path}: another training ({who}) is writing this run folder; "
                         f"wait for it, or delete {self.lock_file.name} if it is gone"
@@ -181,10 +187,14 @@ class RunFolder:
             raise FileNotFoundError(f"{path}: not found (has the run finished?)")
         return UMEResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
-    def save(self, which: str, model_state: Mapping[str, Any], config: TrainConfig, **kw: Any) -> None:
+    def save(
+        self, which: str, model_state: Mapping[str, Any], config: TrainConfig, **kw: Any
+    ) -> None:
         """Write the "last" (train-state) or "best" (model) checkpoint."""
         kind = "train-state" if which == "last" else "model"
-        save_checkpoint(self._checkpoint(which), model_state, kind=kind, config_hash=config.config_hash(), **kw)
+        save_checkpoint(
+            self._checkpoint(which), model_state, kind=kind, config_hash=config.config_hash(), **kw
+        )
 
     def load(self, which: str, config: TrainConfig) -> Checkpoint:
         """Read and validate the "last" or "best" checkpoint against ``config``'s hash."""
@@ -217,6 +227,3 @@ def run_dir_for(config: TrainConfig, out: Path, name: str | None, multiple: bool
     if config.selected_on_test and TEST_SUFFIX not in name:
         name = f"{name}-{TEST_SUFFIX}"
     return out / name
-
-
-__all__ = ["CheckpointError", "ConfigError", "RunFolder", "RunFolderError", "protocol_note"]

@@ -45,7 +45,7 @@ class StepResult:
 def model_inputs(
     model: nn.Module | None, batch: ConversationBatch, features: Any, present: torch.Tensor
 ) -> dict[str, Any]:
-    """Keyword inputs of ``model``: features, utterance_mask, present (+ speakers if it uses them)."""
+    """Keyword inputs of ``model``: features, utterance_mask, present (+ speakers if used)."""
     inputs = {"features": features, "utterance_mask": batch.utterance_mask, "present": present}
     if model is not None and getattr(model, "uses_speakers", False):
         inputs["speakers"] = batch.speakers

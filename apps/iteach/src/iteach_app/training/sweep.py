@@ -10,6 +10,7 @@ from iteach_app.config import ConfigError, TrainConfig
 from iteach_app.training.run_folder import SELECTION_METRIC
 from missing_modality import UMEResult
 
+
 def parse_int_list(text: str | None, name: str, *, all_values: Sequence[int] = ()) -> list[int]:
     """``"5"``, ``"1,2,3"`` or ``"all"`` -> ints; None -> [] (meaning: the config's value)."""
     if text is None:

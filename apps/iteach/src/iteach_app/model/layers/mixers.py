@@ -1,7 +1,7 @@
 """Token mixers: each is built as `cls(dim=, num_heads=, proj_drop=)` and called as
 `forward(x (B,L,D), bias (B,H,L,L) | None, utterance_mask (B,L)) -> (B,L,D)`.
 
-- `AttentionMixer`: ecce's `BiasedSelfAttention` as it is (padded keys masked, bias added to logits).
+- `AttentionMixer`: ecce's `BiasedSelfAttention` as it is (padded keys masked, bias on logits).
 - `UtteranceMlpMixer`: "MLP over utterances", local over a window of 3 (a departure, see README).
 - `AvgPoolMixer` / `MaxPoolMixer`: PoolFormer-style `pool(x) - x` over valid neighbours.
 - `NASMixer`: a per-utterance `Router` over the four above.
