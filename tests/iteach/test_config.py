@@ -9,7 +9,6 @@ import pytest
 from iteach_app.config import (
     ConfigError,
     TrainConfig,
-    from_run_dir,
     load_toml,
     parse_pairs,
     resolve,
@@ -96,7 +95,7 @@ def test_parse_pairs() -> None:
 def test_run_folder_round_trip(tmp_path: Path, make_config) -> None:
     config = make_config(select_on="test", grad_clip=1.0)
     RunFolder(tmp_path).write_config(config)
-    again = from_run_dir(tmp_path)
+    again = RunFolder(tmp_path).read_config()
     assert again == config
     assert again.config_hash() == config.config_hash()
     assert '"config_hash"' in (tmp_path / "config.json").read_text()
@@ -110,7 +109,7 @@ def test_hash_ignores_device_only(make_config) -> None:
 
 def test_missing_run_folder_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not an iteach-app run folder"):
-        from_run_dir(tmp_path)
+        RunFolder(tmp_path).read_config()
 
 
 def test_toml_round_trip_with_a_non_ascii_modality(tmp_path: Path) -> None:
@@ -128,7 +127,7 @@ def test_toml_round_trip_with_a_non_ascii_modality(tmp_path: Path) -> None:
     text = (tmp_path / "config.toml").read_text(encoding="utf-8")
     assert "vidéo" in text
     assert text.startswith(f"# iteach-app resolved config (hash {config.config_hash()})")
-    again = from_run_dir(tmp_path)
+    again = RunFolder(tmp_path).read_config()
     assert again == config
     assert again.config_hash() == config.config_hash()
 

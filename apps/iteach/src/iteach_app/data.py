@@ -7,6 +7,7 @@ is that function plus its fields in config/schema.py.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,11 +112,14 @@ def synthetic_dataset(
     }
     if max_length is not None:
         kwargs["max_length"] = max_length
-    if name in ("iemocap4", "iemocap6"):
-        return synthetic.iemocap_like(4 if name == "iemocap4" else 6, **kwargs)
-    if name == "mosi":
-        return synthetic.mosi_like(**kwargs)
-    raise ConfigError(f"unknown synthetic dataset {name!r}; use iemocap4, iemocap6 or mosi")
+    builders = {
+        "iemocap4": functools.partial(synthetic.iemocap_like, 4),
+        "iemocap6": functools.partial(synthetic.iemocap_like, 6),
+        "mosi": synthetic.mosi_like,
+    }
+    if name not in builders:
+        raise ConfigError(f"unknown synthetic dataset {name!r}; use {', '.join(builders)}")
+    return builders[name](**kwargs)
 
 
 def build_splits(config: TrainConfig, dataset: ERCDataset | None = None) -> DataBundle:

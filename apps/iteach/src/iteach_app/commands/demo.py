@@ -13,6 +13,7 @@ from rich.console import Console
 from iteach_app.config import TrainConfig, resolve
 from iteach_app.data import build_splits
 from iteach_app.io import atomic_write_text
+from iteach_app.training.run_folder import RunFolder
 from iteach_app.training.trainer import Trainer
 from missing_modality import UMEResult, compare_markdown, plot_ume
 
@@ -92,7 +93,7 @@ def run_demo(
 
 def _clear_previous(run_dir: Path) -> None:
     """Remove an earlier demo run in ``run_dir`` (only a folder that holds our config.toml)."""
-    if (run_dir / "config.toml").is_file():
+    if RunFolder(run_dir).config_toml.is_file():
         shutil.rmtree(run_dir)
     elif run_dir.exists() and any(run_dir.iterdir()):
         raise FileExistsError(

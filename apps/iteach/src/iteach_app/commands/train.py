@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from iteach_app.config import ConfigError, from_run_dir, load_toml, resolve
+from iteach_app.config import ConfigError, load_toml, resolve
 from iteach_app.config.options import config_options
 from iteach_app.config.schema import UNHASHED
 
@@ -36,7 +36,7 @@ def train(
 ) -> None:
     """Train ITEACH-Net (or the TS / PRE ablations) and report the UME table on the test split."""
     from iteach_app.training import distributed
-    from iteach_app.training.run_folder import run_dir_for
+    from iteach_app.training.run_folder import RunFolder, run_dir_for
     from iteach_app.training.sweep import expand, parse_int_list, summary_table
 
     info = distributed.detect()
@@ -53,7 +53,7 @@ def train(
                 f"--resume continues {resume} with its own config.toml; drop "
                 f"{', '.join(given)} (only --device and --threads apply)"
             )
-        config = from_run_dir(resume)
+        config = RunFolder(resume).read_config()
         changes = {k: overrides[k] for k in UNHASHED if overrides.get(k) is not None}
         if changes:
             config = resolve(config.to_dict(), changes, source=str(resume))

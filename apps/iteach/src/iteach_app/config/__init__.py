@@ -7,7 +7,7 @@ from iteach_app.config.schema import (
     ConfigError,
     TrainConfig,
 )
-from iteach_app.config.toml_io import from_run_dir, load_toml, parse_pairs, resolve, to_toml
+from iteach_app.config.toml_io import load_toml, parse_pairs, resolve, to_toml
 
 __all__ = [
     "FIELD_NAMES",
@@ -15,7 +15,6 @@ __all__ = [
     "SYNTHETIC_DATASETS",
     "ConfigError",
     "TrainConfig",
-    "from_run_dir",
     "load_toml",
     "parse_pairs",
     "resolve",

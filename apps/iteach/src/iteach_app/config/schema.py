@@ -26,10 +26,6 @@ REAL_DATASETS: tuple[str, ...] = get_args(RealDataset)
 SYNTHETIC_DATASETS: tuple[str, ...] = get_args(SyntheticDataset)
 
 
-class ConfigError(ValueError):
-    """A setting is missing, unknown or out of range; the message names it (and the file)."""
-
-
 def meta(help: str, group: str, **more: Any) -> dict[str, Any]:
     """A field's metadata: CLI help, group, and any of flag / bounds / hashed / cli."""
     return {"help": help, "group": group, **more}

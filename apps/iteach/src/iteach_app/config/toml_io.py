@@ -60,14 +60,6 @@ def resolve(
         raise ConfigError(f"{source}: {err}") from None
 
 
-def from_run_dir(run_dir: str | Path) -> TrainConfig:
-    """The resolved config a run folder was written with (its config.toml)."""
-    path = Path(run_dir) / "config.toml"
-    if not path.is_file():
-        raise ConfigError(f"{path}: missing; {run_dir} is not an iteach-app run folder")
-    return resolve(load_toml(path), source=str(path))
-
-
 def to_toml(config: TrainConfig) -> str:
     """TOML text of the config, headed by its hash; unset (None) and empty values are left out."""
     values = {k: v for k, v in config.to_dict().items() if v is not None and v != {}}

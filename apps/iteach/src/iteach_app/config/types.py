@@ -4,26 +4,28 @@ field's bounds. A wrong value raises ConfigError naming the field, the value and
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import types
 import typing
 import warnings
+from collections.abc import Mapping
 from typing import Any, Literal, Union, get_args, get_origin
 
-from iteach_app.config.schema import FIELDS, ConfigError, TrainConfig
+from iteach_app.config.errors import ConfigError
 
 # One name per concept: "attention". The old config word is accepted with a warning.
 DEPRECATED_VALUES = {
     ("teacher", "transformer"): "attention",
     ("student", "transformer"): "attention",
 }
-_HINTS = typing.get_type_hints(TrainConfig)
 
 
-def coerce_fields(config: TrainConfig) -> None:
-    """Coerce and bound-check every field of ``config`` in place."""
-    for name in FIELDS:
-        value = getattr(config, name)
+def coerce_fields(config: Any) -> None:
+    """Coerce and bound-check every field of the dataclass instance ``config`` in place."""
+    hints = typing.get_type_hints(type(config))
+    for f in dataclasses.fields(config):
+        name, value = f.name, getattr(config, f.name)
         replacement = DEPRECATED_VALUES.get((name, value)) if isinstance(value, str) else None
         if replacement is not None:
             warnings.warn(
@@ -32,8 +34,8 @@ def coerce_fields(config: TrainConfig) -> None:
                 stacklevel=2,
             )
             value = replacement
-        value = coerce(name, _HINTS[name], value)
-        check_bounds(name, value)
+        value = coerce(name, hints[name], value)
+        check_bounds(name, value, f.metadata)
         setattr(config, name, value)
 
 
@@ -79,9 +81,8 @@ def coerce(name: str, hint: Any, value: Any) -> Any:
     raise ConfigError(f"{name}: no coercion for type {hint}")  # pragma: no cover - schema bug
 
 
-def check_bounds(name: str, value: Any) -> None:
+def check_bounds(name: str, value: Any, meta: Mapping[str, Any]) -> None:
     """Hold a number (or each number of a list / dict) to the field's gt / ge / lt / le / odd."""
-    meta = FIELDS[name].metadata
     items = (
         value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
     )

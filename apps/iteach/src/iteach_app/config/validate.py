@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from iteach_app.config.schema import ConfigError, TrainConfig
+from typing import TYPE_CHECKING
+
+from iteach_app.config.errors import ConfigError
 from iteach_app.config.types import coerce_fields
+
+if TYPE_CHECKING:
+    from iteach_app.config.schema import TrainConfig
 
 
 def validate(c: TrainConfig) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from iteach_app.config import TrainConfig, from_run_dir, to_toml
+from iteach_app.config import ConfigError, TrainConfig, load_toml, resolve, to_toml
 from iteach_app.io import atomic_write_text
 from iteach_app.training.checkpoint import (
     Checkpoint,
@@ -73,7 +73,7 @@ class RunFolder:
                 "train into another folder"
             )
         if self.config_toml.is_file():
-            found = from_run_dir(self.path).config_hash()
+            found = self.read_config().config_hash()
             if (resume or self.last.is_file()) and found != config.config_hash():
                 raise RunFolderError(
                     f"{self.config_toml}: written for config hash {found}, this run's is "
@@ -148,8 +148,12 @@ class RunFolder:
         atomic_write_text(self.config_json, json.dumps(payload, indent=2) + "\n")
 
     def read_config(self) -> TrainConfig:
-        """The config the run was written with."""
-        return from_run_dir(self.path)
+        """The config the run was written with (its config.toml)."""
+        if not self.config_toml.is_file():
+            raise ConfigError(
+                f"{self.config_toml}: missing; {self.path} is not an iteach-app run folder"
+            )
+        return resolve(load_toml(self.config_toml), source=str(self.config_toml))
 
     def write_metrics(self, payload: Mapping[str, Any], history: list[dict[str, Any]]) -> None:
         """metrics.json (``payload`` plus the epoch records) and metrics.csv (one row an epoch)."""
