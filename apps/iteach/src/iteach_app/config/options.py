@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import typer
 
-from iteach_app.config.schema import FIELDS, ConfigError, TrainConfig
+from iteach_app.config.errors import ConfigError
+from iteach_app.config.schema import FIELDS, TrainConfig
 from iteach_app.config.toml_io import parse_pairs
 
 _HINTS = typing.get_type_hints(TrainConfig)

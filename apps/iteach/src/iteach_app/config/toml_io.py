@@ -9,7 +9,8 @@ from typing import Any
 
 import tomli_w
 
-from iteach_app.config.schema import FIELD_NAMES, ConfigError, TrainConfig
+from iteach_app.config.errors import ConfigError
+from iteach_app.config.schema import FIELD_NAMES, TrainConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
