@@ -50,7 +50,8 @@ def main() -> None:
     device = torch.device(args.device)
     timings: dict[str, float] = {}
     for framework in ("its", "pre"):
-        config = resolve(overrides={**settings, "framework": framework}, source="bench")
+        overrides = {**settings, "framework": framework, "student": "nas"}
+        config = resolve(overrides=overrides, source="bench")
         data = build_splits(config)
         model = build_framework(config, data.modality_dims, data.out_dim, data.task).to(device)
         optimizer = build_optimizer(model, config)

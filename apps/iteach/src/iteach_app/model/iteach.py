@@ -231,7 +231,7 @@ class ITEACHNet(nn.Module):
 
 
 # The paper's depths (Table 3): a 3-layer attention teacher and a 4-layer NAS student.
-PAPER_LAYERS: dict[str, int] = {"attention": 3, "nas": 4}
+PAPER_LAYERS: dict[str, int] = {"teacher": 3, "student": 4}
 
 
 @register_model("attention")
@@ -240,7 +240,7 @@ def iteach_attention(modality_dims: Mapping[str, int], out_dim: int, **kw: objec
     return ITEACHNet(
         modality_dims,
         out_dim,
-        **{"num_layers": PAPER_LAYERS["attention"], **kw, "mixer": "attention"},
+        **{"num_layers": PAPER_LAYERS["teacher"], **kw, "mixer": "attention"},
     )
 
 
@@ -248,7 +248,7 @@ def iteach_attention(modality_dims: Mapping[str, int], out_dim: int, **kw: objec
 def iteach_nas(modality_dims: Mapping[str, int], out_dim: int, **kw: object) -> ITEACHNet:
     """ITEACH-Net with the searchable NAS mixer (4 layers unless num_layers=)."""
     return ITEACHNet(
-        modality_dims, out_dim, **{"num_layers": PAPER_LAYERS["nas"], **kw, "mixer": "nas"}
+        modality_dims, out_dim, **{"num_layers": PAPER_LAYERS["student"], **kw, "mixer": "nas"}
     )
 
 
@@ -258,7 +258,7 @@ def iteach_teacher(modality_dims: Mapping[str, int], out_dim: int, **kw: object)
     return ITEACHNet(
         modality_dims,
         out_dim,
-        **{"num_layers": PAPER_LAYERS["attention"], "mixer": "attention", **kw},
+        **{"num_layers": PAPER_LAYERS["teacher"], "mixer": "attention", **kw},
     )
 
 
@@ -266,5 +266,5 @@ def iteach_teacher(modality_dims: Mapping[str, int], out_dim: int, **kw: object)
 def iteach_student(modality_dims: Mapping[str, int], out_dim: int, **kw: object) -> ITEACHNet:
     """The paper's student: 4 layers, NAS mixer (overridable: mixer=, num_layers=)."""
     return ITEACHNet(
-        modality_dims, out_dim, **{"num_layers": PAPER_LAYERS["nas"], "mixer": "nas", **kw}
+        modality_dims, out_dim, **{"num_layers": PAPER_LAYERS["student"], "mixer": "nas", **kw}
     )

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from iteach_app.config import TrainConfig
-from iteach_app.model import create_model
+from iteach_app.model import PAPER_LAYERS, create_model
 from its_distill import InvertedTeacherStudent
 
 
@@ -36,10 +36,11 @@ class Preset:
     student: Role
 
 
+TEACHER, STUDENT = PAPER_LAYERS["teacher"], PAPER_LAYERS["student"]
 PRESETS: dict[str, Preset] = {
-    "its": Preset(Role("attention", 3), Role("nas", 4)),
-    "ts": Preset(Role("nas", 4), Role("attention", 3)),
-    "pre": Preset(None, Role("attention", 4)),
+    "its": Preset(Role("attention", TEACHER), Role("nas", STUDENT)),
+    "ts": Preset(Role("nas", STUDENT), Role("attention", TEACHER)),
+    "pre": Preset(None, Role("attention", STUDENT)),
 }
 DISTILLED_LAYERS = 3  # the paper distils the last three layers' hidden states
 
