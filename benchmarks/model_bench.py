@@ -14,9 +14,8 @@ import torch
 
 from iteach_app.model import (
     PAPER_DIMS,
-    build_student,
-    build_teacher,
     count_parameters,
+    create_model,
     paper_parameter_table,
 )
 
@@ -65,9 +64,9 @@ def main() -> None:
     print(f"| model | params | fwd+bwd / batch (ms) | {header} |")
     print("|---|---|---|---|")
     results = {}
-    for name, build in (("teacher", build_teacher), ("student", build_student)):
+    for name in ("teacher", "student"):
         torch.manual_seed(args.seed)
-        model = build(PAPER_DIMS, 4).to(device)
+        model = create_model(f"iteach_{name}", PAPER_DIMS, 4).to(device)
 
         def train_step(model=model) -> None:
             model.train()

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import torch
 
-from iteach_app.checkpoint import load_checkpoint, save_checkpoint
 from iteach_app.config import resolve
 from iteach_app.data import build_splits, collate, fixed_batches
-from iteach_app.evaluate import evaluate_student
-from iteach_app.framework import build_framework, build_optimizer
-from iteach_app.step import step_output
+from iteach_app.training.checkpoint import load_checkpoint, save_checkpoint
+from iteach_app.training.evaluation import evaluate_student
+from iteach_app.training.framework import build_framework, build_optimizer
+from iteach_app.training.step import run_step
 from missing_modality import ModalityMasker, parse_schedule
 
 from timing import median_seconds
@@ -50,7 +50,8 @@ def main() -> None:
     device = torch.device(args.device)
     timings: dict[str, float] = {}
     for framework in ("its", "pre"):
-        config = resolve(overrides={**settings, "framework": framework}, source="bench")
+        overrides = {**settings, "framework": framework, "student": "nas"}
+        config = resolve(overrides=overrides, source="bench")
         data = build_splits(config)
         model = build_framework(config, data.modality_dims, data.out_dim, data.task).to(device)
         optimizer = build_optimizer(model, config)
@@ -66,7 +67,7 @@ def main() -> None:
             batch=batch,
             framework=framework,
         ) -> None:
-            output, _ = step_output(
+            output = run_step(
                 model,
                 batch,
                 masker=masker,
@@ -74,7 +75,6 @@ def main() -> None:
                 seed=0,
                 epoch=0,
                 step=0,
-                with_teacher=framework == "its",
             )
             optimizer.zero_grad(set_to_none=True)
             output.loss.backward()

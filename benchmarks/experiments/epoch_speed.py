@@ -21,8 +21,8 @@ import torch
 
 from erc_data import Conversation, collate_conversations, load_gcnet
 from iteach_app.config import resolve
-from iteach_app.framework import build_framework, build_optimizer
-from iteach_app.step import step_output
+from iteach_app.training.framework import build_framework, build_optimizer
+from iteach_app.training.step import run_step
 from missing_modality import ModalityMasker, parse_schedule
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -46,7 +46,8 @@ def epoch_seconds(
     framework: str, train: list[Conversation], epochs: int, batch: int
 ) -> tuple[float, torch.nn.Module]:
     """Median wall seconds of one training epoch (no evaluation) of ``framework``; its student."""
-    config = resolve(overrides={"synthetic": "iemocap6", "framework": framework, "device": "cpu"})
+    overrides = {"synthetic": "iemocap6", "framework": framework, "student": "nas", "device": "cpu"}
+    config = resolve(overrides=overrides)
     model = build_framework(config, PAPER_DIMS, 6, "classification")
     optimizer = build_optimizer(model, config)
     masker = ModalityMasker(model.student.modalities)
@@ -57,7 +58,7 @@ def epoch_seconds(
         start = time.perf_counter()
         for step, first in enumerate(range(0, len(order), batch)):
             b = collate_conversations([train[i] for i in order[first : first + batch]])
-            output, _ = step_output(
+            output = run_step(
                 model,
                 b,
                 masker=masker,
@@ -65,7 +66,6 @@ def epoch_seconds(
                 seed=0,
                 epoch=epoch,
                 step=step,
-                with_teacher=framework != "pre",
             )
             optimizer.zero_grad(set_to_none=True)
             output.loss.backward()

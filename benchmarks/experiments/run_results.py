@@ -82,7 +82,7 @@ def variants(experiment: str) -> list[Variant]:
                 ("global", "global only"),
                 ("full", "local + global"),
             ):
-                overrides = _iemocap(name, framework="pre", ecce=ecce, **COMPLETE)
+                overrides = _iemocap(name, framework="pre", student="nas", ecce=ecce, **COMPLETE)
                 out.append(
                     Variant(data_key, f"complete-pre-nas-ecce-{ecce}", label, overrides, "iemocap")
                 )
@@ -94,21 +94,21 @@ def variants(experiment: str) -> list[Variant]:
                 "iemocap4-text",
                 "drop-pre-nas",
                 "PRE (NAS alone)",
-                {**base, "framework": "pre"},
+                {**base, "framework": "pre", "student": "nas"},
                 "iemocap",
             ),
             Variant(
                 "iemocap4-text",
                 "drop-its-tf-tf",
                 "ITS-TF (TF/TF)",
-                {**base, **_its("transformer", "transformer")},
+                {**base, **_its("attention", "attention")},
                 "iemocap",
             ),
             Variant(
                 "iemocap4-text",
                 "drop-its-tf-nas",
                 "ITS-NAS (TF/NAS)",
-                {**base, **_its("transformer", "nas")},
+                {**base, **_its("attention", "nas")},
                 "iemocap",
             ),
         ]
@@ -118,33 +118,33 @@ def variants(experiment: str) -> list[Variant]:
                 "mosi-text-audio",
                 "pre-tf-random",
                 "PRE-TF",
-                _mosi(framework="pre", student="transformer"),
+                _mosi(framework="pre", student="attention"),
                 "mosi",
             ),
             Variant(
                 "mosi-text-audio",
                 "its-tf-tf-random",
                 "ITS TF/TF",
-                _mosi(**_its("transformer", "transformer")),
+                _mosi(**_its("attention", "attention")),
                 "mosi",
             ),
             Variant(
                 "mosi-text-audio",
                 "its-tf-nas-random",
                 "ITS TF/NAS (ITEACH-Net)",
-                _mosi(**_its("transformer", "nas")),
+                _mosi(**_its("attention", "nas")),
                 "mosi",
             ),
             Variant(
                 "mosi-text-audio",
                 "ts-nas-tf-random",
                 "TS NAS/TF",
-                _mosi(**_its("nas", "transformer", "ts")),
+                _mosi(**_its("nas", "attention", "ts")),
                 "mosi",
             ),
         ]
     if experiment == "strategies":
-        its = _its("transformer", "nas")
+        its = _its("attention", "nas")
         return [
             Variant(
                 "mosi-text-audio", "its-tf-nas-random", "CMU-MOSI, random", _mosi(**its), "mosi"
@@ -193,7 +193,7 @@ FEATURES_NOTE = {
 def run_one(variant: Variant, seed: int, root: Path, epochs: int | None) -> None:
     """Train (or finish) one run unless its ume.json exists; records wall time in timing.json."""
     from iteach_app.config import ConfigError, resolve
-    from iteach_app.train import Trainer
+    from iteach_app.training.trainer import Trainer
 
     run_dir = variant.run_dir(root, seed)
     if (run_dir / "ume.json").is_file():
@@ -229,7 +229,7 @@ def run_one(variant: Variant, seed: int, root: Path, epochs: int | None) -> None
 
 
 def _keep_zero_trainer() -> type:
-    from iteach_app.train import Trainer
+    from iteach_app.training.trainer import Trainer
 
     class KeepZeroTrainer(Trainer):
         """Trainer whose masker and evaluation may drop every modality of an utterance."""

@@ -13,7 +13,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 import iteach_app
-from iteach_app.checkpoint import (
+from iteach_app.training.checkpoint import (
     CheckpointError,
     load_checkpoint,
     restore_model,

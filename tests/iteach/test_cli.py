@@ -98,8 +98,8 @@ def test_a_corrupt_checkpoint_is_a_clear_error(trained, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--synthetic", "mosi", "--framework", "kd"], "framework must be one of"),
-        (["--data", "nowhere", "--dataset", "CMUMOSI", "--features", "text"], "MODALITY=FOLDER"),
+        (["--synthetic", "mosi", "--framework", "kd"], "Invalid value"),
+        (["--data", "nowhere", "--dataset", "CMUMOSI", "--features", "text"], "NAME=VALUE"),
         (["--data", "nowhere", "--dataset", "CMUMOSI", "--features", "text=x"], "not found"),
         (["--synthetic", "mosi", "--seed", "a,b"], "--seed"),
     ],
@@ -130,11 +130,14 @@ def test_resume_refuses_new_settings(trained) -> None:
 
 
 def test_params_prints_counts_beside_the_papers_table_3() -> None:
-    from iteach_app.model import PAPER_DIMS, build_student, build_teacher, count_parameters
+    from iteach_app.model import PAPER_DIMS, count_parameters, create_model
 
     result = _invoke("params")
     assert result.exit_code == 0, result.output
-    teacher, student = build_teacher(PAPER_DIMS, 4), build_student(PAPER_DIMS, 4)
+    teacher, student = (
+        create_model("iteach_teacher", PAPER_DIMS, 4),
+        create_model("iteach_student", PAPER_DIMS, 4),
+    )
     assert f"{count_parameters(teacher):,}" in result.output
     assert f"{count_parameters(student):,}" in result.output
     assert "2.19" in result.output

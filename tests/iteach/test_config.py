@@ -9,12 +9,12 @@ import pytest
 from iteach_app.config import (
     ConfigError,
     TrainConfig,
-    from_run_dir,
     load_toml,
-    parse_features,
+    parse_pairs,
     resolve,
-    write_config,
 )
+from iteach_app.training.framework import Role, resolve_roles
+from iteach_app.training.run_folder import RunFolder
 
 
 def test_defaults_are_the_papers() -> None:
@@ -24,9 +24,10 @@ def test_defaults_are_the_papers() -> None:
     assert (config.lr, config.router_lr, config.batch_size, config.epochs) == (5e-4, 5e-3, 32, 100)
     assert config.regression_loss == "mse"
     assert config.select_on == "val"
-    assert config.resolved_layers() == (3, 4)
-    assert TrainConfig(framework="ts").resolved_layers() == (4, 3)
-    assert TrainConfig(framework="pre").resolved_layers() == (None, 4)
+    roles = {f: resolve_roles(TrainConfig(framework=f)) for f in ("its", "ts", "pre")}
+    assert roles["its"] == (Role("attention", 3), Role("nas", 4))
+    assert roles["ts"] == (Role("nas", 4), Role("attention", 3))
+    assert roles["pre"] == (None, Role("attention", 4))
 
 
 def test_options_override_the_file(tmp_path: Path) -> None:
@@ -68,7 +69,10 @@ def test_invalid_toml_is_named(tmp_path: Path) -> None:
         ({"synthetic": "mosi", "regression_loss": "huber"}, "regression_loss"),
         ({"synthetic": "mosi", "eval_rates": [0.0, 1.5]}, "eval_rates"),
         ({"data": "x", "dataset": "CMUMOSI", "features": {"text": "t"}, "fold": 2}, "IEMOCAP only"),
-        ({"data": "x", "dataset": "IEMOCAPFour", "features": {"text": "t"}, "fold": 6}, "1..5"),
+        (
+            {"data": "x", "dataset": "IEMOCAPFour", "features": {"text": "t"}, "fold": 6},
+            "fold must be <= 5",
+        ),
         ({"data": "x", "dataset": "MELD", "features": {"text": "t"}}, "dataset must be one of"),
         ({"synthetic": "mosi", "data": "x", "dataset": "CMUMOSI"}, "not both"),
     ],
@@ -78,20 +82,20 @@ def test_bad_settings_are_refused_clearly(overrides: dict, message: str) -> None
         resolve(overrides=overrides)
 
 
-def test_parse_features() -> None:
-    assert parse_features("text=minilm-384-UTT, audio=covarep73-UTT") == {
+def test_parse_pairs() -> None:
+    assert parse_pairs("text=minilm-384-UTT, audio=covarep73-UTT") == {
         "text": "minilm-384-UTT",
         "audio": "covarep73-UTT",
     }
     for bad in ("text", "text=", "=x", "text=a,text=b", ""):
         with pytest.raises(ConfigError, match="--features"):
-            parse_features(bad)
+            parse_pairs(bad)
 
 
 def test_run_folder_round_trip(tmp_path: Path, make_config) -> None:
     config = make_config(select_on="test", grad_clip=1.0)
-    write_config(config, tmp_path)
-    again = from_run_dir(tmp_path)
+    RunFolder(tmp_path).write_config(config)
+    again = RunFolder(tmp_path).read_config()
     assert again == config
     assert again.config_hash() == config.config_hash()
     assert '"config_hash"' in (tmp_path / "config.json").read_text()
@@ -105,4 +109,35 @@ def test_hash_ignores_device_only(make_config) -> None:
 
 def test_missing_run_folder_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not an iteach-app run folder"):
-        from_run_dir(tmp_path)
+        RunFolder(tmp_path).read_config()
+
+
+def test_toml_round_trip_with_a_non_ascii_modality(tmp_path: Path) -> None:
+    config = resolve(
+        overrides={
+            "data": str(tmp_path / "données"),
+            "dataset": "IEMOCAPFour",
+            "features": {"text": "minilm-384-UTT", "vidéo": "vidéo-UTT"},
+            "fold": 5,
+            "layer_weights": [0.5, 0.25, 0.125],
+        },
+        source="test",
+    )
+    RunFolder(tmp_path).write_config(config)
+    text = (tmp_path / "config.toml").read_text(encoding="utf-8")
+    assert "vidéo" in text
+    assert text.startswith(f"# iteach-app resolved config (hash {config.config_hash()})")
+    again = RunFolder(tmp_path).read_config()
+    assert again == config
+    assert again.config_hash() == config.config_hash()
+
+
+def test_transformer_is_a_deprecated_alias_of_attention() -> None:
+    with pytest.warns(FutureWarning, match="'transformer' is deprecated"):
+        config = resolve(overrides={"synthetic": "mosi", "teacher": "transformer"}, source="t")
+    assert config.teacher == "attention"
+
+
+def test_unknown_model_name_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"student must be one of .*nas.*; got 'resnet'"):
+        resolve(overrides={"synthetic": "mosi", "student": "resnet"}, source="t")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from iteach_app import demo
+from iteach_app.commands import demo
 
 
 def test_demo_writes_both_runs_the_table_and_the_plot(
@@ -15,8 +15,8 @@ def test_demo_writes_both_runs_the_table_and_the_plot(
     monkeypatch.setattr(demo, "DEMO_SETTINGS", {**tiny_overrides, "epochs": 1})
     result = demo.run_demo(tmp_path / "demo", verbose=False)
     assert list(result.results) == list(demo.MODELS)
-    for framework in demo.MODELS.values():
-        assert (tmp_path / "demo" / framework / "ume.json").is_file()
+    for model in demo.MODELS.values():
+        assert (tmp_path / "demo" / model["framework"] / "ume.json").is_file()
     assert (tmp_path / "demo" / "ume.png").stat().st_size > 1000
     compare = (tmp_path / "demo" / "compare.md").read_text()
     for label in demo.MODELS:

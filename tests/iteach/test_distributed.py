@@ -14,9 +14,9 @@ import torch
 from safetensors.torch import load_file
 
 from iteach_app.data import build_splits, chunks, collate, epoch_order
-from iteach_app.distributed import DistInfo, detect, shard
-from iteach_app.framework import build_framework, build_optimizer
-from iteach_app.step import step_output
+from iteach_app.training.distributed import DistInfo, detect, shard
+from iteach_app.training.framework import build_framework, build_optimizer
+from iteach_app.training.step import run_step
 from missing_modality import ModalityMasker, parse_schedule
 
 WORKER = Path(__file__).with_name("worker.py")
@@ -93,7 +93,7 @@ def test_two_gloo_ranks_match_one_process(tmp_path: Path, make_config) -> None:
     for step in range(len(per_rank[0])):
         optimizer.zero_grad()
         losses = [
-            step_output(
+            run_step(
                 model,
                 collate(data.train, per_rank[rank][step]),
                 masker=masker,
@@ -102,7 +102,7 @@ def test_two_gloo_ranks_match_one_process(tmp_path: Path, make_config) -> None:
                 epoch=0,
                 step=step,
                 rank=rank,
-            )[0].loss
+            ).loss
             for rank in range(2)
         ]
         (sum(losses) / 2).backward()

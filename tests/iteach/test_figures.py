@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from erc_data import ConversationBatch
-from iteach_app.figures import plot_confusion_per_rate, plot_ecce_heatmap, plot_tsne
 from iteach_app.model import ITEACHNet
+from iteach_app.report.figures import plot_confusion_per_rate, plot_ecce_heatmap, plot_tsne
 from missing_modality import UMEResult
 
 DIMS = {"text": 12, "audio": 6}

@@ -8,7 +8,7 @@ import itertools
 import pytest
 import torch
 
-from iteach_app.model import ITEACHNet, Router, build_student, build_teacher
+from iteach_app.model import ITEACHNet, Router, create_model
 
 DIMS = {"text": 12, "audio": 6, "video": 10}
 SMALL = {"hidden_dim": 16, "num_heads": 2, "ecce_dim": 4, "window": 3, "max_distance": 4}
@@ -201,11 +201,14 @@ def test_ecce_biases_shapes_and_modes() -> None:
 
 
 def test_builders_use_paper_layouts_and_overrides() -> None:
-    teacher = build_teacher(DIMS, 4, **SMALL)
-    student = build_student(DIMS, 4, **SMALL)
-    assert (len(teacher.layers), teacher.mixer) == (3, "attention")
-    assert (len(student.layers), student.mixer) == (4, "nas")
-    assert build_student(DIMS, 4, mixer="attention", num_layers=2, **SMALL).mixer == "attention"
+    teacher = create_model("iteach_teacher", DIMS, 4, **SMALL)
+    student = create_model("iteach_student", DIMS, 4, **SMALL)
+    assert (len(teacher.layers), teacher.mixer_kind) == (3, "attention")
+    assert (len(student.layers), student.mixer_kind) == (4, "nas")
+    assert (
+        create_model("iteach_student", DIMS, 4, mixer="attention", num_layers=2, **SMALL).mixer_kind
+        == "attention"
+    )
 
 
 @pytest.mark.parametrize(
@@ -217,3 +220,14 @@ def test_bad_construction_is_refused(kw: dict, match: str) -> None:
         ITEACHNet(DIMS, 3, **kw)
     with pytest.raises(ValueError, match="modality_dims"):
         ITEACHNet({}, 3)
+
+
+def test_registry_builds_presets_by_name_and_names_unknown_ones() -> None:
+    from iteach_app.model import create_model, model_names
+
+    assert {"attention", "nas", "iteach_teacher", "iteach_student"} <= set(model_names())
+    teacher = create_model("iteach_teacher", DIMS, 4, num_layers=None, **SMALL)
+    assert (len(teacher.layers), teacher.mixer_kind) == (3, "attention")
+    assert create_model("nas", DIMS, 4, num_layers=2, **SMALL).mixer_kind == "nas"
+    with pytest.raises(KeyError, match="unknown model 'mmin'; registered: attention"):
+        create_model("mmin", DIMS, 4)

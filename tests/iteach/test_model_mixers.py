@@ -15,7 +15,7 @@ from iteach_app.model import (
     NASMixer,
     UtteranceMlpMixer,
 )
-from iteach_app.model.masking import masked_attention
+from iteach_app.model.layers.masking import masked_attention
 
 DTYPES = [torch.float32, torch.float64]
 

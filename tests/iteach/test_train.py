@@ -12,10 +12,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from iteach_app.checkpoint import CheckpointError
-from iteach_app.evaluate import evaluate_run
-from iteach_app.framework import build_framework, build_optimizer
-from iteach_app.train import Trainer, TrainState
+from iteach_app.training.evaluation import evaluate_run
+from iteach_app.training.framework import build_framework, build_optimizer
+from iteach_app.training.loop import TrainState
+from iteach_app.training.run_folder import RunFolderError
+from iteach_app.training.trainer import Trainer
 
 WORKER = Path(__file__).with_name("worker.py")
 
@@ -89,7 +90,7 @@ def test_resume_after_a_crash_matches_uninterrupted(
     with pytest.raises(Interrupt):
         _fit(config, crashed, tiny_data, on_step=crash)
     assert not (crashed / "ume.json").exists()
-    with pytest.raises(CheckpointError, match="--resume"):
+    with pytest.raises(RunFolderError, match="--resume"):
         _fit(config, crashed, tiny_data)
     resumed = _fit(config, crashed, tiny_data, resume=True)
     assert resumed.history == result.history
@@ -122,7 +123,7 @@ def test_frameworks_build_the_papers_pairs(tiny_data, make_config) -> None:
     dims, out = tiny_data.modality_dims, tiny_data.out_dim
     its = build_framework(make_config(), dims, out, "classification")
     assert (len(its.teacher.layers), len(its.student.layers)) == (3, 4)
-    assert (its.teacher.mixer, its.student.mixer) == ("attention", "nas")
+    assert (its.teacher.mixer_kind, its.student.mixer_kind) == ("attention", "nas")
     assert its.student_layers == ("layers.3.fusion", "layers.2.fusion", "layers.1.fusion")
     ts = build_framework(make_config(framework="ts"), dims, out, "classification")
     assert (len(ts.teacher.layers), len(ts.student.layers)) == (4, 3)
@@ -164,3 +165,36 @@ def test_keep_at_least_zero_drops_whole_utterances(tmp_path: Path, make_config) 
     realised = dict(zip(result.ume.rates, result.ume.realised, strict=True))
     assert realised[0.7] == pytest.approx(0.7, abs=0.01)
     assert realised[0.7] > 2 / 3 + 0.01
+
+
+def test_auxiliary_loss_of_a_model_is_added_and_logged(make_config, tiny_data) -> None:
+    """A student with `auxiliary_loss()` adds it to the ITS loss; ITEACHNet has none."""
+    from iteach_app.data import collate
+    from iteach_app.training.step import run_step
+    from missing_modality import ModalityMasker, parse_schedule
+
+    config = make_config()
+    its = build_framework(config, tiny_data.modality_dims, tiny_data.out_dim, tiny_data.task)
+    batch = collate(tiny_data.train, [0, 1])
+    kw = {"masker": ModalityMasker(its.student.modalities), "schedule": parse_schedule("random")}
+    plain = run_step(its, batch, seed=0, epoch=0, step=0, **kw)
+    assert "student_auxiliary_loss" not in plain.logs
+    its.student.auxiliary_loss = lambda: torch.tensor(0.25)
+    extra = run_step(its, batch, seed=0, epoch=0, step=0, **kw)
+    assert extra.logs["student_auxiliary_loss"] == 0.25
+    assert torch.isclose(extra.loss, plain.loss + 0.25)
+
+
+def test_models_that_use_speakers_get_them(tiny_data) -> None:
+    from iteach_app.data import DATA_SOURCES, collate
+    from iteach_app.training.step import model_inputs
+
+    class NeedsSpeakers(torch.nn.Module):
+        uses_speakers = True
+
+    batch = collate(tiny_data.train, [0, 1])
+    present = batch.utterance_mask.unsqueeze(-1).expand(-1, -1, 3)
+    with_speakers = model_inputs(NeedsSpeakers(), batch, batch.features, present)
+    assert torch.equal(with_speakers["speakers"], batch.speakers)
+    assert "speakers" not in model_inputs(torch.nn.Linear(1, 1), batch, batch.features, present)
+    assert set(DATA_SOURCES) == {"gcnet", "synthetic"}

@@ -14,9 +14,10 @@ import sys
 
 import torch
 
-from iteach_app import distributed
 from iteach_app.config import resolve
-from iteach_app.train import Trainer, TrainState
+from iteach_app.training import distributed
+from iteach_app.training.loop import TrainState
+from iteach_app.training.trainer import Trainer
 
 
 def main() -> None:

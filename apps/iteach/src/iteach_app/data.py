@@ -1,8 +1,14 @@
-"""Datasets for a run: a GCNet-layout folder or a built-in synthetic set; splits; batches."""
+"""Datasets for a run, built by the config's data source; splits; batches.
+
+A data source is one function registered with `@data_source(kind)` that turns a config into an
+`ERCDataset`; `TrainConfig.data_source` names the kind ("gcnet" or "synthetic"). Adding a source
+is that function plus its fields in config/schema.py.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +18,7 @@ import torch
 from erc_data import ERCDataset, collate_conversations, load_gcnet
 from erc_data.batch import ConversationBatch
 from iteach_app.config import ConfigError, TrainConfig
-from iteach_app.seeds import generator
+from iteach_app.training.seeds import generator
 
 # Scaled-down synthetic defaults (the paper's widths are text 1024, audio 512, video 1024).
 SYNTHETIC_DIMS = {"text": 64, "audio": 32, "video": 64}
@@ -44,21 +50,47 @@ class DataBundle:
         return dict(self.dataset.modality_dims)
 
 
+SourceFn = Callable[[TrainConfig], ERCDataset]
+DATA_SOURCES: dict[str, SourceFn] = {}
+
+
+def data_source(kind: str) -> Callable[[SourceFn], SourceFn]:
+    """Decorator: register the function that builds the dataset of source ``kind``."""
+
+    def decorate(fn: SourceFn) -> SourceFn:
+        DATA_SOURCES[kind] = fn
+        return fn
+
+    return decorate
+
+
 def build_dataset(config: TrainConfig) -> ERCDataset:
-    """The dataset named by the config: real (data/dataset/features) or synthetic."""
-    if config.synthetic is not None:
-        return synthetic_dataset(
-            config.synthetic,
-            seed=config.seed,
-            num_dialogues=config.synthetic_dialogues,
-            dims=config.synthetic_dims or None,
-            max_length=config.synthetic_max_length,
-        )
+    """The dataset the config names, built by its data source."""
+    kind = config.data_source
+    if kind not in DATA_SOURCES:
+        raise ConfigError(f"unknown data source {kind!r}; known: {', '.join(DATA_SOURCES)}")
+    return DATA_SOURCES[kind](config)
+
+
+@data_source("gcnet")
+def gcnet_release(config: TrainConfig) -> ERCDataset:
+    """A GCNet-release folder (data + dataset + features)."""
     root = Path(str(config.data))
     if not root.exists():
         raise ConfigError(f"data folder not found: {root}")
-    cache = config.cache_dir if config.cache_dir is not None else None
-    return load_gcnet(root, str(config.dataset), config.features, cache_dir=cache)
+    return load_gcnet(root, str(config.dataset), config.features, cache_dir=config.cache_dir)
+
+
+@data_source("synthetic")
+def synthetic_source(config: TrainConfig) -> ERCDataset:
+    """A built-in synthetic set (seeded by the run's seed)."""
+    return synthetic_dataset(
+        str(config.synthetic),
+        seed=config.seed,
+        num_dialogues=config.synthetic_dialogues,
+        dims=config.synthetic_dims or None,
+        max_length=config.synthetic_max_length,
+    )
 
 
 def synthetic_dataset(
@@ -80,11 +112,14 @@ def synthetic_dataset(
     }
     if max_length is not None:
         kwargs["max_length"] = max_length
-    if name in ("iemocap4", "iemocap6"):
-        return synthetic.iemocap_like(4 if name == "iemocap4" else 6, **kwargs)
-    if name == "mosi":
-        return synthetic.mosi_like(**kwargs)
-    raise ConfigError(f"unknown synthetic dataset {name!r}; use iemocap4, iemocap6 or mosi")
+    builders = {
+        "iemocap4": functools.partial(synthetic.iemocap_like, 4),
+        "iemocap6": functools.partial(synthetic.iemocap_like, 6),
+        "mosi": synthetic.mosi_like,
+    }
+    if name not in builders:
+        raise ConfigError(f"unknown synthetic dataset {name!r}; use {', '.join(builders)}")
+    return builders[name](**kwargs)
 
 
 def build_splits(config: TrainConfig, dataset: ERCDataset | None = None) -> DataBundle:

@@ -1,25 +1,52 @@
-"""ITEACH-Net: the model of the app (encoder, token mixers, builders)."""
+"""ITEACH-Net and the app's models, built by name through `create_model` (see registry.py).
 
-from iteach_app.model.attention import AttentionMixer
-from iteach_app.model.block import MetaFormerBlock
-from iteach_app.model.builders import (
+Glossary (one word per concept, used in config, code, tables and figures):
+- modality: one input stream (text, audio, video); the query modality (text) comes first.
+- utterance mask (B,L): True on real utterances, False on padding.
+- present (B,L,M): True where a modality of an utterance is available; False = missing.
+- ECCE: the Emotion-Context-Consistency bias (B,H,L,L) added to attention logits;
+  kinds full (local conv + global span mean), global (no local conv), none.
+- token mixer: what mixes utterances inside a block: attention (ECCE-guided self-attention),
+  utterance MLP (window 3), average / max pooling (pool(x) - x), or nas (a per-utterance
+  router over those four). "attention" is the one name; "transformer" is a deprecated alias.
+- block: norm + mixer + residual, norm + MLP + residual (MetaFormer), one per modality.
+- fusion: cross-attention of the other modalities into the query modality; missing
+  modalities are masked as keys. Its output is a layer's hidden state H.
+- encoder layer: the blocks of all modalities, then fusion.
+- teacher / student: ITS trains a teacher on complete inputs and a student on masked ones,
+  distilling the last three layers' H; the paper's teacher is 3-layer attention, its
+  student 4-layer nas (`iteach_teacher`, `iteach_student`).
+"""
+
+from iteach_app.model.iteach import ECCE_KINDS, MIXERS, PAPER_LAYERS, ITEACHNet
+from iteach_app.model.layers import (
+    CANDIDATES,
+    AttentionMixer,
+    AvgPoolMixer,
+    CrossAttention,
+    CrossFusionBlock,
+    CrossModalFusion,
+    EncoderLayer,
+    MaxPoolMixer,
+    MetaFormerBlock,
+    NASMixer,
+    Router,
+    UtteranceMlpMixer,
+)
+from iteach_app.model.parameters import (
     PAPER_DIMS,
     PAPER_PARAMETERS,
-    build_student,
-    build_teacher,
     count_parameters,
     paper_parameter_table,
 )
-from iteach_app.model.fusion import CrossAttention, CrossFusionBlock, CrossModalFusion
-from iteach_app.model.layer import EncoderLayer
-from iteach_app.model.network import ITEACHNet
-from iteach_app.model.pooling import AvgPoolMixer, MaxPoolMixer
-from iteach_app.model.router import CANDIDATES, NASMixer, Router
-from iteach_app.model.utterance_mlp import UtteranceMlpMixer
+from iteach_app.model.registry import create_model, model_names, register_model
 
 __all__ = [
     "CANDIDATES",
+    "ECCE_KINDS",
+    "MIXERS",
     "PAPER_DIMS",
+    "PAPER_LAYERS",
     "PAPER_PARAMETERS",
     "AttentionMixer",
     "AvgPoolMixer",
@@ -33,8 +60,9 @@ __all__ = [
     "NASMixer",
     "Router",
     "UtteranceMlpMixer",
-    "build_student",
-    "build_teacher",
     "count_parameters",
+    "create_model",
+    "model_names",
     "paper_parameter_table",
+    "register_model",
 ]

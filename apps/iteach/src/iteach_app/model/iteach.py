@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal, get_args
 
 import torch
 from timm.layers import LayerNorm
 from torch import nn
 
 from ecce import ECCE
-from iteach_app.model.attention import AttentionMixer
-from iteach_app.model.checks import check_inputs
-from iteach_app.model.layer import EncoderLayer
-from iteach_app.model.router import NASMixer, Router
+from iteach_app.model.inputs import check_inputs
+from iteach_app.model.layers import AttentionMixer, EncoderLayer, NASMixer, Router
+from iteach_app.model.registry import register_model
 
 MIXERS: dict[str, type[nn.Module]] = {"attention": AttentionMixer, "nas": NASMixer}
-ECCE_MODES = ("full", "global", "none")
+EcceKind = Literal["full", "global", "none"]
+ECCE_KINDS: tuple[str, ...] = get_args(EcceKind)
 
 
 class ITEACHNet(nn.Module):
@@ -27,12 +28,15 @@ class ITEACHNet(nn.Module):
     where `present` is False are zero-filled inside the model (whatever they held), and are
     masked as keys of the cross-modal fusion. Extra keys in `features` are ignored.
 
-    `mixer`: "attention" (self-attention guided by ECCE) or "nas" (a per-utterance Router over
-    attention, MLP over utterances, average pooling, max pooling). `ecce`: "full" (local conv
+    `mixer`: a token-mixer class or its name, "attention" (self-attention guided by ECCE) or "nas"
+    (a per-utterance Router over attention, MLP over utterances, average and max pooling); the
+    name is kept as `mixer_kind`. `ecce`: "full" (local conv
     of width `ecce_dim` over `window` utterances, then the global span mean), "global" (local
     = identity) or "none" (no bias). Each modality's ECCE bias is computed once per forward on
     its projected input and shared by every layer.
     """
+
+    uses_speakers = False  # forward takes no speakers (B,L); a model that needs them sets True
 
     def __init__(
         self,
@@ -40,7 +44,7 @@ class ITEACHNet(nn.Module):
         out_dim: int,
         *,
         num_layers: int = 3,
-        mixer: str = "attention",
+        mixer: str | type[nn.Module] = "attention",
         hidden_dim: int = 128,
         num_heads: int = 8,
         mlp_ratio: float = 4.0,
@@ -59,10 +63,10 @@ class ITEACHNet(nn.Module):
         for name, dim in modality_dims.items():
             if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
                 raise ValueError(f"modality_dims[{name!r}] must be an integer >= 1, got {dim!r}")
-        if mixer not in MIXERS:
-            raise ValueError(f"mixer must be one of {tuple(MIXERS)}, got {mixer!r}")
-        if ecce not in ECCE_MODES:
-            raise ValueError(f"ecce must be one of {ECCE_MODES}, got {ecce!r}")
+        if isinstance(mixer, str) and mixer not in MIXERS:
+            raise ValueError(f"mixer must be one of {tuple(MIXERS)} or a class, got {mixer!r}")
+        if ecce not in ECCE_KINDS:
+            raise ValueError(f"ecce must be one of {ECCE_KINDS}, got {ecce!r}")
         if num_layers < 1:
             raise ValueError(f"num_layers must be >= 1, got {num_layers}")
         if out_dim < 1:
@@ -71,7 +75,8 @@ class ITEACHNet(nn.Module):
         self.modalities: tuple[str, ...] = (query, *(m for m in modality_dims if m != query))
         self.modality_dims = {name: int(modality_dims[name]) for name in self.modalities}
         self.hidden_dim = hidden_dim
-        self.mixer = mixer
+        mixer_cls = MIXERS[mixer] if isinstance(mixer, str) else mixer
+        self.mixer_kind = mixer if isinstance(mixer, str) else mixer.__name__
         self.ecce_mode = ecce
 
         self.input_proj = nn.ModuleDict(
@@ -89,7 +94,7 @@ class ITEACHNet(nn.Module):
             EncoderLayer(
                 self.modalities,
                 hidden_dim,
-                MIXERS[mixer],
+                mixer_cls,
                 num_heads=num_heads,
                 mlp_ratio=mlp_ratio,
                 cross_attn_ratio=cross_attn_ratio,
@@ -223,3 +228,43 @@ class ITEACHNet(nn.Module):
             for name, params in groups.items()
             if params
         ]
+
+
+# The paper's depths (Table 3): a 3-layer attention teacher and a 4-layer NAS student.
+PAPER_LAYERS: dict[str, int] = {"teacher": 3, "student": 4}
+
+
+@register_model("attention")
+def iteach_attention(modality_dims: Mapping[str, int], out_dim: int, **kw: object) -> ITEACHNet:
+    """ITEACH-Net with the ECCE-guided self-attention mixer (3 layers unless num_layers=)."""
+    return ITEACHNet(
+        modality_dims,
+        out_dim,
+        **{"num_layers": PAPER_LAYERS["teacher"], **kw, "mixer": "attention"},
+    )
+
+
+@register_model("nas")
+def iteach_nas(modality_dims: Mapping[str, int], out_dim: int, **kw: object) -> ITEACHNet:
+    """ITEACH-Net with the searchable NAS mixer (4 layers unless num_layers=)."""
+    return ITEACHNet(
+        modality_dims, out_dim, **{"num_layers": PAPER_LAYERS["student"], **kw, "mixer": "nas"}
+    )
+
+
+@register_model("iteach_teacher")
+def iteach_teacher(modality_dims: Mapping[str, int], out_dim: int, **kw: object) -> ITEACHNet:
+    """The paper's teacher: 3 layers, attention mixer (overridable: mixer=, num_layers=)."""
+    return ITEACHNet(
+        modality_dims,
+        out_dim,
+        **{"num_layers": PAPER_LAYERS["teacher"], "mixer": "attention", **kw},
+    )
+
+
+@register_model("iteach_student")
+def iteach_student(modality_dims: Mapping[str, int], out_dim: int, **kw: object) -> ITEACHNet:
+    """The paper's student: 4 layers, NAS mixer (overridable: mixer=, num_layers=)."""
+    return ITEACHNet(
+        modality_dims, out_dim, **{"num_layers": PAPER_LAYERS["student"], "mixer": "nas", **kw}
+    )

@@ -1,16 +1,14 @@
 """Figures of a trained ITEACH-Net: confusion matrices per missing rate, the ECCE bias of one
 conversation (paper Figure 5), and a t-SNE of the last hidden states (paper Figure 9).
 
-Drawn with matplotlib's Agg canvas (no display needed); every PNG is written atomically
-(a temporary file in the same folder, then `os.replace`).
+Drawn with matplotlib's Agg canvas (no display needed); every PNG is written atomically.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,24 +19,18 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from torch import nn
 
+from iteach_app.io import atomic_write_bytes
+from its_distill import capture_hidden_states
 from missing_modality import UMEResult
 
 
 def save_png_atomic(figure: Figure, path: str | Path, dpi: int = 120) -> Path:
-    """Render `figure` to `path` as PNG via a temporary file and `os.replace`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Render ``figure`` to ``path`` as PNG, written atomically."""
     FigureCanvasAgg(figure)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            figure.savefig(stream, format="png", dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    atomic_write_bytes(path, buffer.getvalue())
+    return Path(path)
 
 
 @contextlib.contextmanager
@@ -136,24 +128,16 @@ def plot_ecce_heatmap(
 
 def _hidden_states(model: nn.Module, batches: Iterable[Any]) -> tuple[np.ndarray, np.ndarray]:
     """Last-layer hidden states (N, hidden) of the real utterances and their labels (N,)."""
-    module = model.get_submodule(model.hidden_layer_paths(1)[0])
-    captured: list[torch.Tensor] = []
-
-    def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
-        captured.append(output[0] if isinstance(output, tuple) else output)
-
     states, labels = [], []
-    handle = module.register_forward_hook(hook)
-    try:
-        with _inference(model) as device:
-            for batch in batches:
-                captured.clear()
-                mask = batch.utterance_mask.to(device)
+    paths = model.hidden_layer_paths(1)
+    with capture_hidden_states(model, paths) as capture, _inference(model) as device:
+        for batch in batches:
+            mask = batch.utterance_mask.to(device)
+            with capture.recording():
                 model({name: x.to(device) for name, x in batch.features.items()}, mask)
-                states.append(captured[-1][mask].float().cpu().numpy())
-                labels.append(batch.labels.to(device)[mask].cpu().numpy())
-    finally:
-        handle.remove()
+                (hidden,) = capture.states()
+            states.append(hidden[mask].float().cpu().numpy())
+            labels.append(batch.labels.to(device)[mask].cpu().numpy())
     if not states:
         raise ValueError("plot_tsne needs at least one batch")
     return np.concatenate(states), np.concatenate(labels)

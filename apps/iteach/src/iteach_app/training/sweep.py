@@ -1,17 +1,14 @@
-"""Run folders: names, one config per (fold, seed), and the summary of several runs."""
+"""Several runs from one command: --fold / --seed lists, one config each, their summary."""
 
 from __future__ import annotations
 
 import dataclasses
 import statistics
 from collections.abc import Sequence
-from pathlib import Path
 
 from iteach_app.config import ConfigError, TrainConfig
-from iteach_app.evaluate import SELECTION_METRIC
+from iteach_app.training.run_folder import SELECTION_METRIC
 from missing_modality import UMEResult
-
-TEST_SUFFIX = "selected-on-TEST"
 
 
 def parse_int_list(text: str | None, name: str, *, all_values: Sequence[int] = ()) -> list[int]:
@@ -30,6 +27,9 @@ def parse_int_list(text: str | None, name: str, *, all_values: Sequence[int] = (
         ) from None
     if not values:
         raise ConfigError(f"--{name}: no value given")
+    negative = [v for v in values if v < 0]
+    if negative:
+        raise ConfigError(f"--{name}: {negative[0]} is negative; give values >= 0")
     return values
 
 
@@ -40,28 +40,6 @@ def expand(config: TrainConfig, folds: Sequence[int], seeds: Sequence[int]) -> l
         for seed in seeds or [config.seed]:
             out.append(dataclasses.replace(config, fold=fold, seed=seed).validate())
     return out
-
-
-def run_name(config: TrainConfig) -> str:
-    """``<data>-<framework>[-fold<k>]-seed<s>[-selected-on-TEST]``."""
-    parts = [config.dataset_label, config.framework]
-    if config.fold is not None:
-        parts.append(f"fold{config.fold}")
-    parts.append(f"seed{config.seed}")
-    if config.selected_on_test:
-        parts.append(TEST_SUFFIX)
-    return "-".join(parts)
-
-
-def run_dir_for(config: TrainConfig, out: Path, name: str | None, multiple: bool) -> Path:
-    """``out/name`` (with the run's own name appended when several runs share ``name``)."""
-    if name is None:
-        return out / run_name(config)
-    if multiple:
-        return out / name / run_name(config)
-    if config.selected_on_test and TEST_SUFFIX not in name:
-        name = f"{name}-{TEST_SUFFIX}"
-    return out / name
 
 
 def summary_table(results: dict[str, UMEResult]) -> str:

@@ -9,7 +9,7 @@ from einops import rearrange
 from timm.layers import DropPath, LayerNorm
 from torch import nn
 
-from iteach_app.model.masking import masked_attention
+from iteach_app.model.layers.masking import masked_attention
 
 
 class CrossAttention(nn.Module):

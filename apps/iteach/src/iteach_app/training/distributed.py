@@ -53,7 +53,7 @@ def device_for(requested: str, info: DistInfo) -> torch.device:
     if requested == "auto":
         requested = "cuda" if torch.cuda.is_available() else "cpu"
     if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {requested!r} asked for, but torch sees no CUDA device")
+        raise ValueError(f"--device {requested}: torch sees no CUDA device here; use --device cpu")
     if requested == "cuda":
         return torch.device("cuda", info.local_rank if info.enabled else 0)
     return torch.device(requested)
@@ -94,11 +94,6 @@ def wrap(module: nn.Module, device: torch.device, info: DistInfo) -> nn.Module:
     return nn.parallel.DistributedDataParallel(
         module, device_ids=ids, output_device=device.index if ids else None
     )
-
-
-def unwrap(module: nn.Module) -> nn.Module:
-    """The plain module inside a DDP wrapper."""
-    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
 
 
 def shard(order: Sequence[int], info: DistInfo) -> list[int]:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from iteach_app.config import ConfigError
 from iteach_app.data import fixed_batches
-from iteach_app.evaluate import load_trained, load_ume, protocol_note
+from iteach_app.training.evaluation import load_trained
+from iteach_app.training.run_folder import RunFolder, protocol_note
 from missing_modality import plot_ume
 
 # GCNet label order (see the data README); other datasets show class indices.
@@ -25,14 +29,14 @@ def plot_run(
     batch_size: int = 16,
 ) -> list[Path]:
     """UME curve, confusion matrices per rate, ECCE bias heatmap (Fig. 5) and t-SNE (Fig. 9)."""
-    from iteach_app import figures
+    from iteach_app.report import figures
 
-    run_dir = Path(run_dir)
-    out = Path(out) if out is not None else run_dir / "figures"
-    result = load_ume(run_dir)
+    folder = RunFolder(run_dir)
+    out = Path(out) if out is not None else folder.figures
+    result = folder.read_ume()
     config, data, model, target = load_trained(run_dir, device=device)
     note = protocol_note(config)
-    written = [plot_ume({run_dir.name: result}, out / "ume.png", title=note)]
+    written = [plot_ume({folder.name: result}, out / "ume.png", title=note)]
     if result.confusion is not None:
         names = CLASS_NAMES.get(str(config.dataset)) if config.synthetic is None else None
         written.append(figures.plot_confusion_per_rate(result, out / "confusion.png", names))
@@ -46,3 +50,14 @@ def plot_run(
     batches = fixed_batches(data.test, batch_size, target)
     written.append(figures.plot_tsne(model.student, batches, out / "tsne.png", seed=config.seed))
     return written
+
+
+def plot(
+    run: Annotated[Path, typer.Argument(help="a finished run folder")],
+    out: Annotated[Path | None, typer.Option(help="figure folder (default RUN/figures)")] = None,
+    conversation: Annotated[int, typer.Option(help="test conversation for the ECCE heatmap")] = 0,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:N or auto")] = None,
+) -> None:
+    """The paper's figures: UME curve, confusion per rate, ECCE heatmap (Fig. 5), t-SNE (Fig. 9)."""
+    for path in plot_run(run, out=out, conversation=conversation, device=device or "auto"):
+        typer.echo(str(path))

@@ -1,4 +1,4 @@
-"""The paper's teacher and student, parameter counts, and the comparison with Table 3.
+"""Parameter counts of the paper's teacher and student, and the comparison with Table 3.
 
 At the paper's input dims (text 1024, audio 512, video 1024) and 4 classes, with hidden 128,
 MLP ratio 4, 8 heads, ECCE window 7 / max distance 30, the counts come close to Table 3 through
@@ -13,27 +13,12 @@ Teacher 2,401,788 (x1.097 the paper's 2.19M), student 3,859,500 (x0.995 of 3.88M
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from torch import nn
 
-from iteach_app.model.network import ITEACHNet
+from iteach_app.model.registry import create_model
 
 PAPER_DIMS: dict[str, int] = {"text": 1024, "audio": 512, "video": 1024}
 PAPER_PARAMETERS: dict[str, float] = {"teacher": 2.19e6, "student": 3.88e6}
-
-
-def build_teacher(modality_dims: Mapping[str, int], out_dim: int, **kw: Any) -> ITEACHNet:
-    """The paper's teacher: 3 layers, self-attention mixer (overridable: mixer=, num_layers=)."""
-    kw = {"num_layers": 3, "mixer": "attention", **kw}
-    return ITEACHNet(modality_dims, out_dim, **kw)
-
-
-def build_student(modality_dims: Mapping[str, int], out_dim: int, **kw: Any) -> ITEACHNet:
-    """The paper's student: 4 layers, NAS mixer (overridable: mixer=, num_layers=)."""
-    kw = {"num_layers": 4, "mixer": "nas", **kw}
-    return ITEACHNet(modality_dims, out_dim, **kw)
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -45,8 +30,8 @@ def paper_parameter_table(num_classes: int = 4) -> str:
     """Markdown table: our teacher/student parameter counts at the paper's input dims (text 1024,
     audio 512, video 1024) against the paper's Table 3 (2.19M / 3.88M)."""
     ours = {
-        "teacher": count_parameters(build_teacher(PAPER_DIMS, num_classes)),
-        "student": count_parameters(build_student(PAPER_DIMS, num_classes)),
+        "teacher": count_parameters(create_model("iteach_teacher", PAPER_DIMS, num_classes)),
+        "student": count_parameters(create_model("iteach_student", PAPER_DIMS, num_classes)),
     }
     lines = ["| model | ours | paper (Table 3) | ours / paper |", "|---|---|---|---|"]
     for name, count in ours.items():

@@ -1,0 +1,5 @@
+"""`python -m iteach_app` runs the command line."""
+
+from iteach_app.cli import app
+
+app()

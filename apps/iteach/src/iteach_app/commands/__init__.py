@@ -1,0 +1,1 @@
+"""One module per `iteach-app` command; cli.py assembles them."""

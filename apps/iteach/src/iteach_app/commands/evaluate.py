@@ -1,0 +1,46 @@
+"""`iteach-app evaluate RUN`: UME of a finished run's best student on one split."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+class Split(str, Enum):
+    """A split of the run's data."""
+
+    train = "train"
+    val = "val"
+    test = "test"
+
+
+def evaluate(
+    run: Annotated[Path, typer.Argument(help="a run folder written by `iteach-app train`")],
+    split: Annotated[Split, typer.Option(help="split to evaluate")] = Split.test,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:N or auto")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+) -> None:
+    """UME over the run's missing rates for its best student; same numbers every time."""
+    from iteach_app.training.evaluation import evaluate_run
+    from iteach_app.training.run_folder import SELECTION_METRIC, protocol_note
+
+    config, result = evaluate_run(run, device=device or "auto", split=split.value)
+    note = protocol_note(config)
+    if as_json:
+        payload = {
+            **result.to_dict(),
+            "run": str(run),
+            "split": split.value,
+            "selection_note": note,
+        }
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    key = SELECTION_METRIC[result.task]
+    typer.echo(
+        f"UME on the {split.value} split: {run} ({note})\n{result.to_markdown()}"
+        f"{key} average {result.average[key]:.4f}, decline {result.decline[key]:.4f}"
+    )

@@ -1,0 +1,115 @@
+"""Typer options generated from TrainConfig: one ``--field-name`` per field (its type, help,
+choices, group and short flag from the schema). Every option defaults to None = not given, so
+defaults < --config file < flag holds in `resolve`."""
+
+from __future__ import annotations
+
+import enum
+import functools
+import inspect
+import types
+import typing
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import typer
+
+from iteach_app.config.errors import ConfigError
+from iteach_app.config.schema import FIELDS, TrainConfig
+from iteach_app.config.toml_io import parse_pairs
+
+_HINTS = typing.get_type_hints(TrainConfig)
+
+
+def config_options(*, exclude: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
+    """Decorator: add one option per config field to a command; the command receives them as
+    ``overrides`` {field: value or None}. ``exclude`` and fields with ``cli=False`` are left out."""
+    names = [n for n, f in FIELDS.items() if f.metadata.get("cli", True) and n not in exclude]
+
+    def decorate(func: Callable) -> Callable:
+        hints = typing.get_type_hints(func, include_extras=True)
+        own = [
+            p.replace(annotation=hints.get(p.name, p.annotation))
+            for p in inspect.signature(func).parameters.values()
+            if p.name != "overrides"
+        ]
+        generated = [
+            inspect.Parameter(
+                n, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=_option(n)
+            )
+            for n in names
+        ]
+
+        @functools.wraps(func)
+        def command(**kwargs: Any) -> Any:
+            overrides = {n: _value(n, kwargs.pop(n)) for n in names}
+            return func(**kwargs, overrides=overrides)
+
+        params = sorted(own, key=lambda p: p.kind) + generated
+        command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        return command
+
+    return decorate
+
+
+def _option(name: str) -> Any:
+    """``Annotated[cli type | None, typer.Option(...)]`` for one field."""
+    meta, default = FIELDS[name].metadata, _default(name)
+    flags = [f"--{name.replace('_', '-')}", *([meta["flag"]] if "flag" in meta else [])]
+    option = typer.Option(
+        *flags,
+        help=meta["help"],
+        rich_help_panel=f"{meta['group']} settings",
+        show_default=str(default) if default not in (None, [], {}) else False,
+    )
+    return Annotated[_cli_type(name) | None, option]
+
+
+def _default(name: str) -> Any:
+    f = FIELDS[name]
+    if f.default_factory is not inspect.Parameter.empty and callable(f.default_factory):
+        value = f.default_factory()
+        return ",".join(map(str, value)) if isinstance(value, list) else value
+    return f.default
+
+
+def _inner(name: str) -> Any:
+    hint = _HINTS[name]
+    if get_origin(hint) in (Union, types.UnionType):
+        (hint,) = [a for a in get_args(hint) if a is not type(None)]
+    return hint
+
+
+@functools.cache
+def _cli_type(name: str) -> Any:
+    """int / float / str, an Enum for a Literal (choices shown), str for lists and dicts."""
+    hint = _inner(name)
+    if get_origin(hint) is Literal:
+        choices = get_args(hint)
+        return enum.Enum(name.title().replace("_", ""), {c: c for c in choices}, type=str)
+    return hint if hint in (int, float, str) else str
+
+
+def _value(name: str, value: Any) -> Any:
+    """The CLI value as the field's type: enum -> str, "a=1,b=2" -> dict, "0.5,0.1" -> list."""
+    if value is None:
+        return None
+    if isinstance(value, enum.Enum):
+        return value.value
+    hint = _inner(name)
+    if get_origin(hint) is dict:
+        pairs = parse_pairs(value, f"--{name.replace('_', '-')}")
+        if get_args(hint)[1] is int:
+            return {k: _number(name, v, int) for k, v in pairs.items()}
+        return pairs
+    if get_origin(hint) is list:
+        return [_number(name, v, float) for v in value.split(",") if v.strip()]
+    return value
+
+
+def _number(name: str, text: str, kind: type) -> Any:
+    try:
+        return kind(text)
+    except ValueError:
+        raise ConfigError(f"--{name.replace('_', '-')}: {text!r} is not {kind.__name__}") from None

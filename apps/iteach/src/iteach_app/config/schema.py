@@ -1,0 +1,187 @@
+"""`TrainConfig`: every setting of one run, once. Each field's type, default, help, group, short
+flag and bounds live here alone; the TOML reader, the CLI options and the checks read them.
+
+A field's metadata: ``help`` (CLI help), ``group`` (data / model / optim / eval / run: a CLI help
+panel), optional ``flag`` (a short flag such as ``-b``), bounds ``gt`` / ``ge`` / ``lt`` / ``le``,
+``odd``, ``hashed=False`` (does not change what a run computes: left out of the config hash) and
+``cli=False`` (set by a hand-written run flag instead, e.g. --fold / --seed that take lists).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, get_args
+
+from iteach_app.model.iteach import EcceKind
+from its_distill import PAPER_LAYER_WEIGHTS
+from missing_modality import DEFAULT_RATES
+
+Framework = Literal["its", "ts", "pre"]
+RealDataset = Literal["IEMOCAPFour", "IEMOCAPSix", "CMUMOSI", "CMUMOSEI"]
+SyntheticDataset = Literal["iemocap4", "iemocap6", "mosi"]
+REAL_DATASETS: tuple[str, ...] = get_args(RealDataset)
+SYNTHETIC_DATASETS: tuple[str, ...] = get_args(SyntheticDataset)
+
+
+def meta(help: str, group: str, **more: Any) -> dict[str, Any]:
+    """A field's metadata: CLI help, group, and any of flag / bounds / hashed / cli."""
+    return {"help": help, "group": group, **more}
+
+
+@dataclass
+class TrainConfig:
+    """All settings of one training run. Defaults are the paper's (ITEACH-Net on IEMOCAP)."""
+
+    # data: a GCNet-layout folder (data + dataset + features) or a built-in synthetic set
+    data: str | None = field(
+        default=None, metadata=meta("GCNet-layout data folder, e.g. ../shared/data/IEMOCAP", "data")
+    )
+    dataset: RealDataset | None = field(
+        default=None, metadata=meta("dataset inside --data", "data")
+    )
+    features: dict[str, str] = field(
+        default_factory=dict,
+        metadata=meta(
+            "modality=folder pairs, e.g. text=minilm-384-UTT,audio=covarep73-UTT", "data"
+        ),
+    )
+    synthetic: SyntheticDataset | None = field(
+        default=None, metadata=meta("built-in synthetic data instead", "data")
+    )
+    synthetic_dialogues: int | None = field(
+        default=None, metadata=meta("conversations in the synthetic set", "data", gt=0)
+    )
+    synthetic_dims: dict[str, int] = field(
+        default_factory=dict, metadata=meta("synthetic widths, e.g. text=64,audio=32", "data")
+    )
+    synthetic_max_length: int | None = field(
+        default=None, metadata=meta("longest synthetic conversation", "data", gt=0)
+    )
+    fold: int | None = field(
+        default=None, metadata=meta("IEMOCAP test session 1..5", "data", ge=1, le=5, cli=False)
+    )
+    val_fraction: float = field(
+        default=0.1, metadata=meta("share of train carved off for validation", "data", ge=0, lt=1)
+    )
+    cache_dir: str | None = field(
+        default=None, metadata=meta("folder for the feature cache", "data")
+    )
+    # framework and models
+    framework: Framework = field(
+        default="its", metadata=meta("its, ts (ablation) or pre (no teacher)", "model")
+    )
+    teacher: str | None = field(
+        default=None,
+        metadata=meta("teacher model (attention or nas); default: the framework's preset", "model"),
+    )
+    student: str | None = field(
+        default=None,
+        metadata=meta("student model (attention or nas); default: the framework's preset", "model"),
+    )
+    teacher_layers: int | None = field(
+        default=None, metadata=meta("default: ITS 3, TS 4", "model", gt=0)
+    )
+    student_layers: int | None = field(
+        default=None, metadata=meta("default: ITS 4, TS 3, PRE 4", "model", gt=0)
+    )
+    hidden_dim: int = field(default=128, metadata=meta("hidden size", "model", gt=0))
+    num_heads: int = field(default=8, metadata=meta("attention heads", "model", gt=0))
+    mlp_ratio: float = field(
+        default=4.0, metadata=meta("block MLP width / hidden size", "model", gt=0)
+    )
+    window: int = field(
+        default=7, metadata=meta("ECCE local window (odd)", "model", gt=0, odd=True)
+    )
+    max_distance: int = field(
+        default=30, metadata=meta("ECCE longest utterance distance", "model", gt=0)
+    )
+    ecce: EcceKind = field(
+        default="full", metadata=meta("ECCE bias: full, global or none", "model")
+    )
+    dropout: float = field(default=0.1, metadata=meta("dropout", "model", ge=0, lt=1))
+    layer_weights: list[float] = field(
+        default_factory=lambda: list(PAPER_LAYER_WEIGHTS),
+        metadata=meta("distillation weights of the last 3 layers", "model", ge=0),
+    )
+    # optimisation
+    epochs: int = field(default=100, metadata=meta("epochs", "optim", gt=0))
+    batch_size: int = field(
+        default=32, metadata=meta("conversations per batch", "optim", gt=0, flag="-b")
+    )
+    lr: float = field(default=5e-4, metadata=meta("AdamW learning rate", "optim", gt=0))
+    router_lr: float = field(default=5e-3, metadata=meta("router learning rate", "optim", gt=0))
+    weight_decay: float = field(default=0.01, metadata=meta("AdamW weight decay", "optim", ge=0))
+    grad_clip: float = field(default=0.0, metadata=meta("max grad norm; 0 = off", "optim", ge=0))
+    mask_schedule: str = field(
+        default="random", metadata=meta("random, progressive or constant:R", "optim")
+    )
+    keep_at_least: int = field(
+        default=1, metadata=meta("modalities always kept per utterance", "optim", ge=0)
+    )
+    regression_loss: Literal["mse", "mae"] = field(
+        default="mse", metadata=meta("MOSI/MOSEI loss", "optim")
+    )
+    seed: int = field(
+        default=0, metadata=meta("seed of data split, models and masks", "optim", ge=0, cli=False)
+    )
+    device: str = field(
+        default="auto", metadata=meta("cpu, cuda, cuda:N or auto", "run", hashed=False)
+    )
+    threads: int | None = field(
+        default=None, metadata=meta("torch CPU threads", "run", gt=0, hashed=False)
+    )
+    checkpoint_every: int = field(
+        default=25, metadata=meta("resumable checkpoint every N steps (0: epoch ends)", "run", ge=0)
+    )
+    # selection and evaluation
+    select_on: Literal["val", "test"] = field(
+        default="val", metadata=meta("val, or test (the paper's IEMOCAP protocol)", "eval")
+    )
+    eval_rates: list[float] = field(
+        default_factory=lambda: list(DEFAULT_RATES),
+        metadata=meta("UME missing rates", "eval", ge=0, lt=1),
+    )
+    eval_seed: int = field(
+        default=0, metadata=meta("seed of the fixed evaluation masks", "eval", ge=0)
+    )
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def selected_on_test(self) -> bool:
+        """True for the paper's IEMOCAP protocol (model selection on the test split)."""
+        return self.select_on == "test"
+
+    @property
+    def data_source(self) -> str:
+        """Which data source builds the dataset: "synthetic" or "gcnet" (a release folder)."""
+        return "synthetic" if self.synthetic is not None else "gcnet"
+
+    @property
+    def dataset_label(self) -> str:
+        """Short name of the data: the GCNet dataset name or ``synthetic-<name>``."""
+        return f"synthetic-{self.synthetic}" if self.synthetic else str(self.dataset)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON-ready) of every field."""
+        return dataclasses.asdict(self)
+
+    def config_hash(self) -> str:
+        """SHA-256 (hex, 16 chars) of the settings that determine what a run computes."""
+        payload = {k: v for k, v in self.to_dict().items() if k not in UNHASHED}
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def validate(self) -> TrainConfig:
+        """Check every setting; raises ConfigError naming the first bad one. Returns self."""
+        from iteach_app.config.validate import validate
+
+        validate(self)
+        return self
+
+
+FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in fields(TrainConfig)}
+FIELD_NAMES = tuple(FIELDS)
+UNHASHED = tuple(name for name, f in FIELDS.items() if f.metadata.get("hashed") is False)

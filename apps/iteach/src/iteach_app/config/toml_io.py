@@ -1,0 +1,83 @@
+"""Config files: TOML read with tomllib / tomli, written with tomli-w; defaults < file < flags."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from iteach_app.config.errors import ConfigError
+from iteach_app.config.schema import FIELD_NAMES, TrainConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on 3.10
+    import tomli as tomllib
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a config TOML into TrainConfig fields; an unknown key is an error naming it."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a config TOML file")
+    try:
+        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start}); save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read ({err.strerror})") from None
+    unknown = sorted(set(raw) - set(FIELD_NAMES))
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown setting(s) {', '.join(unknown)}; valid: {', '.join(FIELD_NAMES)}"
+        )
+    return raw
+
+
+def resolve(
+    file_values: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    source: str = "config",
+) -> TrainConfig:
+    """Defaults <- file values <- overrides (None = not given); the result is validated."""
+    values: dict[str, Any] = {}
+    for layer in (file_values or {}, overrides or {}):
+        for key, value in layer.items():
+            if key not in FIELD_NAMES:
+                raise ConfigError(f"{source}: unknown setting {key!r}")
+            if value is not None:
+                values[key] = value
+    try:
+        return TrainConfig(**values).validate()
+    except ConfigError as err:
+        raise ConfigError(f"{source}: {err}") from None
+
+
+def to_toml(config: TrainConfig) -> str:
+    """TOML text of the config, headed by its hash; unset (None) and empty values are left out."""
+    values = {k: v for k, v in config.to_dict().items() if v is not None and v != {}}
+    header = f"# iteach-app resolved config (hash {config.config_hash()})\n"
+    return header + tomli_w.dumps(values)
+
+
+def parse_pairs(text: str, option: str = "--features") -> dict[str, str]:
+    """``"text=minilm-384-UTT,audio=covarep73-UTT"`` -> {"text": ..., "audio": ...}."""
+    out: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ConfigError(f"{option}: {item!r} is not NAME=VALUE (e.g. text=minilm-384-UTT)")
+        if name.strip() in out:
+            raise ConfigError(f"{option}: {name.strip()!r} given twice")
+        out[name.strip()] = value.strip()
+    if not out:
+        raise ConfigError(f"{option}: no NAME=VALUE pair given")
+    return out

@@ -1,0 +1,62 @@
+"""Cross-field rules of a TrainConfig (per-field types and bounds come from the schema)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from iteach_app.config.errors import ConfigError
+from iteach_app.config.types import coerce_fields
+
+if TYPE_CHECKING:
+    from iteach_app.config.schema import TrainConfig
+
+
+def validate(c: TrainConfig) -> None:
+    """Coerce every field, then check the rules that tie fields together."""
+    coerce_fields(c)
+    if c.synthetic is not None:
+        if c.data is not None or c.dataset is not None:
+            raise ConfigError("give either synthetic or data + dataset, not both")
+        if c.fold is not None:
+            raise ConfigError("fold applies to IEMOCAP data only, not to synthetic data")
+    else:
+        if c.data is None or c.dataset is None:
+            raise ConfigError(
+                "no data: give data (a GCNet-layout folder) + dataset + features, or synthetic"
+            )
+        if not c.features:
+            raise ConfigError("features is empty: give e.g. text=minilm-384-UTT")
+        if c.fold is not None and not c.dataset.startswith("IEMOCAP"):
+            raise ConfigError(f"fold applies to IEMOCAP only; {c.dataset} has fixed splits")
+    _check_models(c)
+    if c.device not in ("auto", "cpu", "cuda") and not c.device.startswith("cuda:"):
+        raise ConfigError(f"device must be cpu, cuda, cuda:N or auto; got {c.device!r}")
+    if c.hidden_dim % c.num_heads:
+        raise ConfigError(
+            f"hidden_dim ({c.hidden_dim}) must be divisible by num_heads ({c.num_heads})"
+        )
+    if len(c.layer_weights) != 3:
+        raise ConfigError(f"layer_weights needs 3 values (last 3 layers); got {c.layer_weights}")
+    if not c.eval_rates:
+        raise ConfigError("eval_rates is empty: give missing rates in [0, 1)")
+    _check_schedule(c.mask_schedule)
+
+
+def _check_models(c: TrainConfig) -> None:
+    from iteach_app.model import model_names
+
+    for role in ("teacher", "student"):
+        name = getattr(c, role)
+        if name is not None and name not in model_names():
+            raise ConfigError(f"{role} must be one of {', '.join(model_names())}; got {name!r}")
+
+
+def _check_schedule(text: str) -> None:
+    from missing_modality import parse_schedule
+
+    try:
+        parse_schedule(text)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(
+            f"mask_schedule {text!r}: {err} (use random, progressive or constant:R)"
+        ) from None

@@ -1,0 +1,30 @@
+"""Building blocks of ITEACH-Net: token mixers, the MetaFormer block and encoder layer, fusion."""
+
+from iteach_app.model.layers.block import EncoderLayer, MetaFormerBlock
+from iteach_app.model.layers.fusion import CrossAttention, CrossFusionBlock, CrossModalFusion
+from iteach_app.model.layers.masking import masked_attention
+from iteach_app.model.layers.mixers import (
+    CANDIDATES,
+    AttentionMixer,
+    AvgPoolMixer,
+    MaxPoolMixer,
+    NASMixer,
+    Router,
+    UtteranceMlpMixer,
+)
+
+__all__ = [
+    "CANDIDATES",
+    "AttentionMixer",
+    "AvgPoolMixer",
+    "CrossAttention",
+    "CrossFusionBlock",
+    "CrossModalFusion",
+    "EncoderLayer",
+    "MaxPoolMixer",
+    "MetaFormerBlock",
+    "NASMixer",
+    "Router",
+    "UtteranceMlpMixer",
+    "masked_attention",
+]

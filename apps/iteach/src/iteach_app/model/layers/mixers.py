@@ -1,0 +1,165 @@
+"""Token mixers: each is built as `cls(dim=, num_heads=, proj_drop=)` and called as
+`forward(x (B,L,D), bias (B,H,L,L) | None, utterance_mask (B,L)) -> (B,L,D)`.
+
+- `AttentionMixer`: ecce's `BiasedSelfAttention` as it is (padded keys masked, bias on logits).
+- `UtteranceMlpMixer`: "MLP over utterances", local over a window of 3 (a departure, see README).
+- `AvgPoolMixer` / `MaxPoolMixer`: PoolFormer-style `pool(x) - x` over valid neighbours.
+- `NASMixer`: a per-utterance `Router` over the four above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ecce import BiasedSelfAttention
+
+AttentionMixer = BiasedSelfAttention
+
+
+class _WindowPoolMixer(nn.Module):
+    """Pools each utterance's window of `kernel_size` neighbours and returns `pool(x) - x`.
+
+    Padding never enters a pool: padded utterances (and positions past either end of the
+    conversation) are left out of the window, so a conversation's result does not depend on
+    how much padding its batch adds. Padded rows of the output are zero. Parameter-free;
+    `num_heads` and `proj_drop` are accepted only so all mixers share one constructor.
+    """
+
+    def __init__(
+        self, dim: int, num_heads: int = 8, *, kernel_size: int = 3, proj_drop: float = 0.0
+    ) -> None:
+        super().__init__()
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd and >= 1, got {kernel_size}")
+        self.dim = dim
+        self.kernel_size = kernel_size
+
+    def pool(self, x: torch.Tensor, utterance_mask: torch.Tensor) -> torch.Tensor:
+        """Pooled features (B,L,D) over valid neighbours; implemented by the subclasses."""
+        raise NotImplementedError
+
+    def forward(
+        self, x: torch.Tensor, bias: torch.Tensor | None, utterance_mask: torch.Tensor
+    ) -> torch.Tensor:
+        valid = utterance_mask[..., None]
+        return torch.where(valid, self.pool(x, utterance_mask) - x, torch.zeros_like(x))
+
+
+class AvgPoolMixer(_WindowPoolMixer):
+    """Mean over the valid utterances of the window, minus the utterance itself."""
+
+    def pool(self, x: torch.Tensor, utterance_mask: torch.Tensor) -> torch.Tensor:
+        valid = utterance_mask[..., None].to(x.dtype)
+        pad = self.kernel_size // 2
+        window = {"kernel_size": self.kernel_size, "stride": 1, "padding": pad}
+        sums = F.avg_pool1d((x * valid).transpose(1, 2), **window) * self.kernel_size
+        counts = F.avg_pool1d(valid.transpose(1, 2), **window) * self.kernel_size
+        return (sums / counts.round().clamp(min=1.0)).transpose(1, 2)
+
+
+class MaxPoolMixer(_WindowPoolMixer):
+    """Channel-wise max over the valid utterances of the window, minus the utterance itself."""
+
+    def pool(self, x: torch.Tensor, utterance_mask: torch.Tensor) -> torch.Tensor:
+        filled = x.masked_fill(~utterance_mask[..., None], float("-inf"))
+        pooled = F.max_pool1d(filled.transpose(1, 2), self.kernel_size, 1, self.kernel_size // 2)
+        pooled = pooled.transpose(1, 2)
+        return torch.where(torch.isfinite(pooled), pooled, torch.zeros_like(pooled))
+
+
+class UtteranceMlpMixer(nn.Module):
+    """Two-layer MLP over a window of `kernel_size` neighbouring utterances.
+
+    A token-mixing MLP in the MLP-Mixer sense needs a fixed number of tokens, but conversations
+    run from 1 to 110 utterances. So the mixing is local: the first layer is a linear map of the
+    concatenated features of utterances i-k//2 .. i+k//2 (written as a 1-D convolution over
+    utterances, padded rows zeroed first, so padding and the ends of the conversation read as
+    zeros), then GELU, then a per-utterance linear layer back to `dim`.
+    `forward(x (B,L,D), bias, utterance_mask (B,L)) -> (B,L,D)`; `bias` is ignored, padded rows
+    of the output are zero. `num_heads` is accepted only so all mixers share one constructor.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int = 8,
+        *,
+        kernel_size: int = 3,
+        hidden_ratio: float = 1.0,
+        proj_drop: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd and >= 1, got {kernel_size}")
+        hidden = max(1, round(dim * hidden_ratio))
+        self.window = nn.Conv1d(dim, hidden, kernel_size, padding=kernel_size // 2)
+        self.act = nn.GELU()
+        self.fc = nn.Linear(hidden, dim)
+        self.drop = nn.Dropout(proj_drop)
+
+    def forward(
+        self, x: torch.Tensor, bias: torch.Tensor | None, utterance_mask: torch.Tensor
+    ) -> torch.Tensor:
+        valid = utterance_mask[..., None]
+        x = torch.where(valid, x, torch.zeros_like(x))
+        hidden = self.act(self.window(x.transpose(1, 2)).transpose(1, 2))
+        out = self.drop(self.fc(hidden))
+        return torch.where(valid, out, torch.zeros_like(out))
+
+
+CANDIDATES: tuple[type[nn.Module], ...] = (
+    AttentionMixer,
+    UtteranceMlpMixer,
+    AvgPoolMixer,
+    MaxPoolMixer,
+)
+
+
+class Router(nn.Module):
+    """Per-utterance Linear + softmax: (B,L,D) -> weights (B,L,num_choices) summing to 1."""
+
+    def __init__(self, dim: int, num_choices: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(dim, num_choices)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x).softmax(dim=-1)
+
+
+class NASMixer(nn.Module):
+    """Token mixer that routes each utterance over `candidates` (default: attention, MLP over
+    utterances, average pooling, max pooling) and returns the router-weighted sum of their
+    outputs. Same constructor keywords and forward signature as every mixer:
+    `forward(x (B,L,D), bias (B,H,L,L) | None, utterance_mask (B,L)) -> (B,L,D)`; the bias reaches
+    the candidates that use it (attention). `last_weights` holds the last forward's router
+    weights (B,L,len(candidates)), detached, for logging.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int = 8,
+        *,
+        proj_drop: float = 0.0,
+        candidates: Sequence[type[nn.Module]] = CANDIDATES,
+    ) -> None:
+        super().__init__()
+        if not candidates:
+            raise ValueError("NASMixer needs at least one candidate mixer")
+        self.candidates = nn.ModuleList(
+            cls(dim=dim, num_heads=num_heads, proj_drop=proj_drop) for cls in candidates
+        )
+        self.router = Router(dim, len(self.candidates))
+        self.last_weights: torch.Tensor | None = None
+
+    def forward(
+        self, x: torch.Tensor, bias: torch.Tensor | None, utterance_mask: torch.Tensor
+    ) -> torch.Tensor:
+        weights = self.router(x)
+        self.last_weights = weights.detach()
+        outputs = torch.stack([mixer(x, bias, utterance_mask) for mixer in self.candidates], -1)
+        return (outputs * weights[..., None, :]).sum(dim=-1)

@@ -1,0 +1,1 @@
+"""Figures of trained runs (drawing only; commands/plot.py picks them)."""

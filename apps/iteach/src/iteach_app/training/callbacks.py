@@ -1,0 +1,181 @@
+"""What happens around the loop: model selection, checkpoints, metrics files, progress.
+
+Each is a `Callback` on `TrainLoop`'s events; only these (through `RunFolder`) write files.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from iteach_app.data import fixed_batches
+from iteach_app.training.evaluation import evaluate_student
+from iteach_app.training.loop import Callback, TrainLoop, TrainState
+from iteach_app.training.run_folder import SELECTION_METRIC, RunFolder, protocol_note
+
+
+def keep_at_least(loop: TrainLoop) -> int:
+    """The masker's floor, capped by the number of modalities."""
+    return min(loop.config.keep_at_least, len(loop.data.modality_dims))
+
+
+def save_best(loop: TrainLoop, folder: RunFolder) -> None:
+    """The selected model's weights, with the epoch and metric that selected it."""
+    state = {"epoch": loop.state.best_epoch, "metric": loop.state.best_metric}
+    folder.save("best", loop.model.state_dict(), loop.config, state=state)
+
+
+class Selection(Callback):
+    """UME of the student on the selection split (val, or test under the paper's protocol);
+    a better average of the selection metric marks the epoch best and saves the model."""
+
+    def __init__(self, folder: RunFolder) -> None:
+        self.folder = folder
+        self.batches: list | None = None
+
+    def split(self, loop: TrainLoop) -> str:
+        """ "test" under the paper's protocol, else "val"."""
+        return "test" if loop.config.selected_on_test else "val"
+
+    def on_train_begin(self, loop: TrainLoop) -> None:
+        data = getattr(loop.data, self.split(loop))
+        self.batches = fixed_batches(data, loop.config.batch_size, loop.device)
+
+    def on_evaluate(self, loop: TrainLoop, record: dict[str, Any]) -> None:
+        result = evaluate_student(
+            loop.model.student,
+            self.batches or [],
+            task=loop.data.task,
+            rates=loop.config.eval_rates,
+            seed=loop.config.eval_seed,
+            keep_at_least=keep_at_least(loop),
+        )
+        split, key = self.split(loop), SELECTION_METRIC[loop.data.task]
+        record.update(
+            selection_split=split,
+            selection_metric=f"{key} (UME average)",
+            selection_value=result.average[key],
+        )
+        for name, value in result.average.items():
+            record[f"{split}_{name}_avg"] = value
+        for rate, value in zip(result.rates, result.curve(key), strict=True):
+            record[f"{split}_{key}@{rate:g}"] = value
+        metric, state = record["selection_value"], loop.state
+        improved = not math.isnan(metric) and (
+            state.best_metric is None or metric > state.best_metric
+        )
+        record["best"] = improved
+        if improved:
+            state.best_metric, state.best_epoch = metric, state.epoch + 1
+            save_best(loop, self.folder)
+
+
+class Checkpoints(Callback):
+    """checkpoints/last every ``checkpoint_every`` steps (not at an epoch's end) and after each
+    epoch, on rank 0: model, optimizer and TrainState, enough to resume exactly."""
+
+    def __init__(self, folder: RunFolder) -> None:
+        self.folder = folder
+
+    def save_last(self, loop: TrainLoop) -> None:
+        if loop.dist.is_main:
+            self.folder.save(
+                "last",
+                loop.model.state_dict(),
+                loop.config,
+                optimizer_state=loop.optimizer.state_dict(),
+                state=asdict(loop.state),
+            )
+
+    def on_step_end(self, loop: TrainLoop) -> None:
+        every, step = loop.config.checkpoint_every, loop.state.step
+        if every and step % every == 0 and step < loop.num_batches:
+            self.save_last(loop)
+
+    def on_epoch_closed(self, loop: TrainLoop) -> None:
+        self.save_last(loop)
+
+
+class MetricsFiles(Callback):
+    """metrics.json / metrics.csv rewritten after every epoch."""
+
+    def __init__(self, folder: RunFolder, title: str) -> None:
+        self.folder, self.title = folder, title
+
+    def on_epoch_end(self, loop: TrainLoop, record: dict[str, Any]) -> None:
+        payload = {
+            "run": self.title,
+            "selected_on": loop.config.select_on,
+            "selection_note": protocol_note(loop.config),
+            "best_epoch": loop.state.best_epoch,
+            "best_metric": loop.state.best_metric,
+        }
+        self.folder.write_metrics(payload, loop.state.history)
+
+
+class StepHook(Callback):
+    """Calls ``fn(state)`` after every step (tests interrupt a run with it)."""
+
+    def __init__(self, fn: Callable[[TrainState], None]) -> None:
+        self.fn = fn
+
+    def on_step_end(self, loop: TrainLoop) -> None:
+        self.fn(loop.state)
+
+
+class ProgressDisplay(Callback):
+    """Progress bars (epochs, steps) and one line per epoch on ``console``; silent if not shown."""
+
+    def __init__(self, console: Console, shown: bool) -> None:
+        self.console, self.shown = console, shown
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not shown,
+            transient=True,
+        )
+        self.epochs_task: Any = None
+        self.steps_task: Any = None
+
+    def say(self, text: str) -> None:
+        if self.shown:
+            self.console.print(text)
+
+    def on_train_begin(self, loop: TrainLoop) -> None:
+        self.progress.start()
+        self.epochs_task = self.progress.add_task("epochs", total=loop.config.epochs)
+        self.progress.update(self.epochs_task, completed=loop.state.epoch)
+
+    def on_epoch_begin(self, loop: TrainLoop) -> None:
+        self.steps_task = self.progress.add_task(
+            f"epoch {loop.state.epoch + 1}", total=loop.num_batches
+        )
+        self.progress.update(self.steps_task, completed=loop.state.step)
+
+    def on_step_end(self, loop: TrainLoop) -> None:
+        self.progress.update(self.steps_task, completed=loop.state.step)
+
+    def on_epoch_end(self, loop: TrainLoop, record: dict[str, Any]) -> None:
+        star = " *" if record["best"] else ""
+        self.say(
+            f"epoch {record['epoch']:>3}/{loop.config.epochs}"
+            f"  loss {record.get('train_loss', 0):.4f}"
+            f"  distill {record.get('train_distill_loss', 0):.4f}  "
+            f"{record['selection_split']} {record['selection_metric']} "
+            f"{record['selection_value']:.4f}{star}"
+        )
+
+    def on_epoch_closed(self, loop: TrainLoop) -> None:
+        self.progress.remove_task(self.steps_task)
+        self.progress.update(self.epochs_task, completed=loop.state.epoch)
+
+    def on_train_end(self, loop: TrainLoop) -> None:
+        self.progress.stop()

@@ -1,0 +1,140 @@
+"""The training loop: owns the state, runs epochs and steps, fires events; writes no files.
+
+Determinism: the per-epoch order of the training conversations comes from (seed, epoch); every
+step seeds torch's global RNG (dropout) and its own mask generator from (seed, epoch, step,
+rank). A resumed loop starts from a restored `TrainState` and skips the batches already done.
+Selection, checkpoints, metrics files and progress are callbacks (callbacks.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from iteach_app.config import TrainConfig
+from iteach_app.data import DataBundle, chunks, collate, epoch_order
+from iteach_app.training import distributed
+from iteach_app.training.distributed import DistInfo
+from iteach_app.training.step import run_step
+from its_distill import InvertedTeacherStudent
+from missing_modality import ModalityMasker, Schedule
+
+
+@dataclass
+class TrainState:
+    """Where training stands: epoch in progress, batches done in it, running sums, best so far."""
+
+    epoch: int = 0
+    step: int = 0
+    global_step: int = 0
+    sums: dict[str, float] = field(default_factory=dict)
+    best_metric: float | None = None
+    best_epoch: int | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Callback:
+    """Events of the loop; override the ones you need. Only rank 0 sees on_evaluate and
+    on_epoch_end; on_epoch_closed follows the state's move to the next epoch."""
+
+    def on_train_begin(self, loop: TrainLoop) -> None: ...
+    def on_epoch_begin(self, loop: TrainLoop) -> None: ...
+    def on_step_end(self, loop: TrainLoop) -> None: ...
+    def on_evaluate(self, loop: TrainLoop, record: dict[str, Any]) -> None: ...
+    def on_epoch_end(self, loop: TrainLoop, record: dict[str, Any]) -> None: ...
+    def on_epoch_closed(self, loop: TrainLoop) -> None: ...
+    def on_train_end(self, loop: TrainLoop) -> None: ...
+
+
+class TrainLoop:
+    """ITS training of ``model`` (run through ``network``, its DDP wrapper when distributed)."""
+
+    def __init__(
+        self,
+        model: InvertedTeacherStudent,
+        network: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        *,
+        config: TrainConfig,
+        data: DataBundle,
+        masker: ModalityMasker,
+        schedule: Schedule,
+        device: torch.device,
+        dist: DistInfo,
+        state: TrainState,
+        callbacks: Sequence[Callback] = (),
+    ) -> None:
+        self.model, self.network, self.optimizer = model, network, optimizer
+        self.config, self.data, self.masker, self.schedule = config, data, masker, schedule
+        self.device, self.dist, self.state = device, dist, state
+        self.callbacks = list(callbacks)
+        self.num_batches = 0
+
+    def fire(self, event: str, *args: Any) -> None:
+        """Call ``event`` on every callback, in order."""
+        for callback in self.callbacks:
+            getattr(callback, event)(self, *args)
+
+    def run(self) -> TrainState:
+        """Train (or continue) to ``config.epochs`` epochs."""
+        self.fire("on_train_begin")
+        while self.state.epoch < self.config.epochs:
+            self._train_epoch()
+            self._end_epoch()
+        self.fire("on_train_end")
+        return self.state
+
+    def _train_epoch(self) -> None:
+        state, config = self.state, self.config
+        order = distributed.shard(
+            epoch_order(len(self.data.train), config.seed, state.epoch), self.dist
+        )
+        batches = chunks(order, config.batch_size)
+        self.num_batches = len(batches)
+        self.fire("on_epoch_begin")
+        self.network.train()
+        for step in range(state.step, len(batches)):
+            batch = collate(self.data.train, batches[step]).to(self.device)
+            result = run_step(
+                self.network,
+                batch,
+                masker=self.masker,
+                schedule=self.schedule,
+                seed=config.seed,
+                epoch=state.epoch,
+                step=step,
+                rank=self.dist.rank,
+            )
+            self.optimizer.zero_grad(set_to_none=True)
+            result.loss.backward()
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
+            self.optimizer.step()
+            for key, value in {**result.logs, "rate": result.rate, "steps": 1.0}.items():
+                state.sums[key] = state.sums.get(key, 0.0) + value
+            state.step = step + 1
+            state.global_step += 1
+            self.fire("on_step_end")
+
+    def _end_epoch(self) -> None:
+        """Epoch averages; selection, history and metrics on rank 0; then the next epoch."""
+        state = self.state
+        steps = max(state.sums.get("steps", 0.0), 1.0)
+        record: dict[str, Any] = {
+            "epoch": state.epoch + 1,
+            "steps": int(state.sums.get("steps", 0)),
+        }
+        for key, total in state.sums.items():
+            if key != "steps":
+                record[f"train_{key}"] = total / steps
+        if self.dist.is_main:
+            self.fire("on_evaluate", record)
+            state.history.append(record)
+            self.fire("on_epoch_end", record)
+        state.epoch, state.step, state.sums = state.epoch + 1, 0, {}
+        self.fire("on_epoch_closed")
+        distributed.barrier(self.dist)

@@ -1,0 +1,233 @@
+"""`RunFolder`: the one place that spells a run's file names and writes or reads them.
+
+A run folder holds config.toml / config.json (the resolved config and its hash), metrics.json /
+metrics.csv (one record per epoch), ume.md / .csv / .json / .png (the final UME on test),
+checkpoints/last.safetensors (resumable) and checkpoints/best.safetensors (the selected model),
+figures/ and, while a process trains into it, a lock file naming that process.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import io
+import json
+import os
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from iteach_app.config import ConfigError, TrainConfig, load_toml, resolve, to_toml
+from iteach_app.io import atomic_write_text
+from iteach_app.training.checkpoint import (
+    Checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
+from missing_modality import UMEResult, plot_ume
+
+TEST_SUFFIX = "selected-on-TEST"
+SELECTION_METRIC = {"classification": "waf", "regression": "binary_waf"}
+
+
+class RunFolderError(ValueError):
+    """A run folder cannot be used as asked (busy, not a run, would lose a run); names it."""
+
+
+def protocol_note(config: TrainConfig) -> str:
+    """How the reported model was selected; every output of a run carries this line."""
+    if config.selected_on_test:
+        return "model selected on TEST (paper protocol)"
+    return "model selected on the validation split"
+
+
+class RunFolder:
+    """Paths, lock and files of one run folder at ``path``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.config_toml = self.path / "config.toml"
+        self.config_json = self.path / "config.json"
+        self.metrics_json = self.path / "metrics.json"
+        self.metrics_csv = self.path / "metrics.csv"
+        self.ume = {ext: self.path / f"ume.{ext}" for ext in ("md", "csv", "json", "png")}
+        self.last = self.path / "checkpoints" / "last.safetensors"
+        self.best = self.path / "checkpoints" / "best.safetensors"
+        self.figures = self.path / "figures"
+        self.lock_file = self.path / ".iteach-app.lock"
+
+    @property
+    def name(self) -> str:
+        """The folder's own name (a run's title by default)."""
+        return self.path.name
+
+    # ------------------------------------------------------------------ before writing
+    def check_can_train(self, config: TrainConfig, *, resume: bool) -> None:
+        """Every reason to refuse, checked before anything is written into the folder."""
+        if self.path.exists() and not self.path.is_dir():
+            raise RunFolderError(f"{self.path}: exists and is not a folder; choose another --out")
+        if self.last.is_file() and not resume:
+            raise RunFolderError(
+                f"{self.path} already holds a training checkpoint; resume it (--resume) or "
+                "train into another folder"
+            )
+        if self.config_toml.is_file():
+            found = self.read_config().config_hash()
+            if (resume or self.last.is_file()) and found != config.config_hash():
+                raise RunFolderError(
+                    f"{self.config_toml}: written for config hash {found}, this run's is "
+                    f"{config.config_hash()}; train into another folder"
+                )
+
+    def create(self) -> None:
+        """Make the folder (and parents), naming it in the error when that is impossible."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise RunFolderError(
+                f"{self.path}: cannot create the run folder ({err.strerror}); choose another --out"
+            ) from None
+        if not os.access(self.path, os.W_OK | os.X_OK):
+            raise RunFolderError(f"{self.path}: not writable; choose another --out")
+
+    # ------------------------------------------------------------------ lock
+    def acquire(self) -> None:
+        """Take the folder's lock (O_EXCL); a lock held by a dead process on this host is stale."""
+        mine = json.dumps({"pid": os.getpid(), "host": socket.gethostname()})
+        for _ in range(2):
+            try:
+                fd = os.open(self.lock_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                holder = self._holder()
+                if holder is None or not self._stale(holder):
+                    who = (
+                        f"pid {holder['pid']} on {holder['host']}" if holder else "another process"
+                    )
+                    raise RunFolderError(
+                        f"{self.path}: another training ({who}) is writing this run folder; "
+                        f"wait for it, or delete {self.lock_file.name} if it is gone"
+                    ) from None
+                self.lock_file.unlink(missing_ok=True)
+                continue
+            with os.fdopen(fd, "w") as handle:
+                handle.write(mine)
+            return
+        raise RunFolderError(f"{self.lock_file}: could not take the lock")  # pragma: no cover
+
+    def release(self) -> None:
+        """Drop the lock if this process holds it."""
+        holder = self._holder()
+        if holder is not None and holder.get("pid") == os.getpid():
+            self.lock_file.unlink(missing_ok=True)
+
+    def _holder(self) -> dict[str, Any] | None:
+        try:
+            holder = json.loads(self.lock_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return holder if isinstance(holder, dict) and "pid" in holder else None
+
+    @staticmethod
+    def _stale(holder: Mapping[str, Any]) -> bool:
+        if holder.get("host") != socket.gethostname():
+            return False
+        try:
+            os.kill(int(holder["pid"]), 0)
+        except ProcessLookupError:
+            return True
+        except OSError as err:
+            return err.errno != errno.EPERM
+        return False
+
+    # ------------------------------------------------------------------ files
+    def write_config(self, config: TrainConfig) -> None:
+        """config.toml and config.json (with the config hash)."""
+        atomic_write_text(self.config_toml, to_toml(config))
+        payload = {"config_hash": config.config_hash(), **config.to_dict()}
+        atomic_write_text(self.config_json, json.dumps(payload, indent=2) + "\n")
+
+    def read_config(self) -> TrainConfig:
+        """The config the run was written with (its config.toml)."""
+        if not self.config_toml.is_file():
+            raise ConfigError(
+                f"{self.config_toml}: missing; {self.path} is not an iteach-app run folder"
+            )
+        return resolve(load_toml(self.config_toml), source=str(self.config_toml))
+
+    def write_metrics(self, payload: Mapping[str, Any], history: list[dict[str, Any]]) -> None:
+        """metrics.json (``payload`` plus the epoch records) and metrics.csv (one row an epoch)."""
+        text = json.dumps({**payload, "epochs": history}, indent=2) + "\n"
+        atomic_write_text(self.metrics_json, text)
+        columns: list[str] = []
+        for record in history:
+            columns += [key for key in record if key not in columns]
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(history)
+        atomic_write_text(self.metrics_csv, buffer.getvalue())
+
+    def write_ume(self, result: UMEResult, config: TrainConfig, *, title: str) -> None:
+        """ume.md / ume.csv / ume.json / ume.png, each naming the protocol."""
+        note = protocol_note(config)
+        atomic_write_text(self.ume["md"], f"# UME: {title}\n\n{note}.\n\n{result.to_markdown()}")
+        atomic_write_text(self.ume["csv"], f"# {title}; {note}\n{result.to_csv()}")
+        payload = {
+            **result.to_dict(),
+            "run": title,
+            "selected_on": config.select_on,
+            "selection_note": note,
+            "selection_metric": SELECTION_METRIC[result.task],
+            "config_hash": config.config_hash(),
+        }
+        atomic_write_text(self.ume["json"], json.dumps(payload, indent=2) + "\n")
+        plot_ume({title: result}, self.ume["png"], title=note)
+
+    def read_ume(self) -> UMEResult:
+        """The final UME result stored in ume.json."""
+        path = self.ume["json"]
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: not found (has the run finished?)")
+        return UMEResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+    def save(
+        self, which: str, model_state: Mapping[str, Any], config: TrainConfig, **kw: Any
+    ) -> None:
+        """Write the "last" (train-state) or "best" (model) checkpoint."""
+        kind = "train-state" if which == "last" else "model"
+        save_checkpoint(
+            self._checkpoint(which), model_state, kind=kind, config_hash=config.config_hash(), **kw
+        )
+
+    def load(self, which: str, config: TrainConfig) -> Checkpoint:
+        """Read and validate the "last" or "best" checkpoint against ``config``'s hash."""
+        kind = "train-state" if which == "last" else None
+        return load_checkpoint(self._checkpoint(which), kind=kind, config_hash=config.config_hash())
+
+    def _checkpoint(self, which: str) -> Path:
+        if which not in ("last", "best"):
+            raise ValueError(f"checkpoint must be 'last' or 'best'; got {which!r}")
+        return self.last if which == "last" else self.best
+
+
+def run_name(config: TrainConfig) -> str:
+    """``<data>-<framework>[-fold<k>]-seed<s>[-selected-on-TEST]``."""
+    parts = [config.dataset_label, config.framework]
+    if config.fold is not None:
+        parts.append(f"fold{config.fold}")
+    parts.append(f"seed{config.seed}")
+    if config.selected_on_test:
+        parts.append(TEST_SUFFIX)
+    return "-".join(parts)
+
+
+def run_dir_for(config: TrainConfig, out: Path, name: str | None, multiple: bool) -> Path:
+    """``out/name`` (with the run's own name appended when several runs share ``name``)."""
+    if name is None:
+        return out / run_name(config)
+    if multiple:
+        return out / name / run_name(config)
+    if config.selected_on_test and TEST_SUFFIX not in name:
+        name = f"{name}-{TEST_SUFFIX}"
+    return out / name

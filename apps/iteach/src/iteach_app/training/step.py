@@ -1,0 +1,126 @@
+"""One training step: a complete copy of the batch for the teacher, a masked copy for the
+student, the ITS forward, and any auxiliary losses the models define.
+
+Model inputs are ``features, utterance_mask, present`` plus ``speakers`` (B,L) long for a model
+class that sets ``uses_speakers = True``. A model (unwrapped) that defines ``auxiliary_loss()``
+returns a scalar computed during its last forward (e.g. a baseline's reconstruction loss); the
+step adds it to the ITS loss and logs it as ``<role>_auxiliary_loss``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from erc_data.batch import ConversationBatch
+from iteach_app.training.seeds import generator, seed_step
+from its_distill import ITSOutput, unwrap_model
+from missing_modality import ModalityMasker, Schedule
+
+
+@dataclass
+class StepInputs:
+    """What the ITS wrapper takes for one batch, and the missing rate the student saw."""
+
+    teacher_inputs: dict[str, Any] | None
+    student_inputs: dict[str, Any]
+    target: torch.Tensor
+    valid: torch.Tensor
+    distill_where: torch.Tensor
+    rate: float
+
+
+@dataclass
+class StepResult:
+    """The loss to back-propagate, every logged value (floats), and the student's missing rate."""
+
+    loss: torch.Tensor
+    logs: dict[str, float]
+    rate: float
+
+
+def model_inputs(
+    model: nn.Module | None, batch: ConversationBatch, features: Any, present: torch.Tensor
+) -> dict[str, Any]:
+    """Keyword inputs of ``model``: features, utterance_mask, present (+ speakers if used)."""
+    inputs = {"features": features, "utterance_mask": batch.utterance_mask, "present": present}
+    if model is not None and getattr(model, "uses_speakers", False):
+        inputs["speakers"] = batch.speakers
+    return inputs
+
+
+def prepare_step(
+    batch: ConversationBatch,
+    *,
+    masker: ModalityMasker,
+    schedule: Schedule,
+    seed: int,
+    epoch: int,
+    step: int,
+    rank: int = 0,
+    teacher: nn.Module | None = None,
+    student: nn.Module | None = None,
+) -> StepInputs:
+    """Mask the batch for the student at the schedule's rate (masks from seed, epoch, step, rank).
+
+    ``distill_where`` (B, L) marks the real utterances where the student saw at least one modality
+    missing; the teacher's copy (None without ``teacher``) is complete.
+    """
+    mask = batch.utterance_mask
+    gen = generator(seed, "mask", epoch, step, rank)
+    rate = float(schedule(epoch, step, generator=gen))
+    masked = masker(batch.features, mask, rate, generator=gen)
+    distill_where = mask & ~masked.present.all(dim=-1)
+    teacher_inputs = None
+    if teacher is not None:
+        complete = mask.unsqueeze(-1).expand_as(masked.present).clone()
+        teacher_inputs = model_inputs(teacher, batch, batch.features, complete)
+    student_inputs = model_inputs(student, batch, masked.features, masked.present)
+    return StepInputs(teacher_inputs, student_inputs, batch.labels, mask, distill_where, rate)
+
+
+def run_step(
+    network: nn.Module,
+    batch: ConversationBatch,
+    *,
+    masker: ModalityMasker,
+    schedule: Schedule,
+    seed: int,
+    epoch: int,
+    step: int,
+    rank: int = 0,
+) -> StepResult:
+    """Seed the step (dropout), build the inputs, run the ITS wrapper (or its DDP wrapper)."""
+    its = unwrap_model(network)
+    seed_step(seed, epoch, step, rank)
+    inputs = prepare_step(
+        batch,
+        masker=masker,
+        schedule=schedule,
+        seed=seed,
+        epoch=epoch,
+        step=step,
+        rank=rank,
+        teacher=its.teacher,
+        student=its.student,
+    )
+    output: ITSOutput = network(
+        inputs.teacher_inputs,
+        inputs.student_inputs,
+        inputs.target,
+        valid=inputs.valid,
+        distill_where=inputs.distill_where,
+    )
+    loss, logs = output.loss, output.log_dict()
+    for role in ("teacher", "student"):
+        module = getattr(its, role)
+        extra = getattr(module, "auxiliary_loss", None) if module is not None else None
+        if extra is not None:
+            value = extra()
+            loss = loss + value
+            logs[f"{role}_auxiliary_loss"] = float(value.detach())
+    logs["loss"] = float(loss.detach())
+    return StepResult(loss, logs, inputs.rate)

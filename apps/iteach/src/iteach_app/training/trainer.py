@@ -1,0 +1,185 @@
+"""`Trainer`: one run from config to run folder. Builds data, models and optimizer, checks and
+locks the folder before writing anything, runs the loop with its callbacks, then evaluates the
+selected student on the test split (UME) and writes it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+
+from iteach_app.config import TrainConfig
+from iteach_app.data import DataBundle, build_splits, fixed_batches
+from iteach_app.model import count_parameters
+from iteach_app.training import distributed
+from iteach_app.training.callbacks import (
+    Checkpoints,
+    MetricsFiles,
+    ProgressDisplay,
+    Selection,
+    StepHook,
+    save_best,
+)
+from iteach_app.training.checkpoint import CheckpointError, restore_model, restore_optimizer
+from iteach_app.training.distributed import DistInfo
+from iteach_app.training.evaluation import evaluate_student
+from iteach_app.training.framework import build_framework, build_optimizer
+from iteach_app.training.loop import TrainLoop, TrainState
+from iteach_app.training.run_folder import RunFolder, protocol_note
+from missing_modality import ModalityMasker, UMEResult, parse_schedule
+
+
+@dataclass
+class RunResult:
+    """The outcome of a finished run."""
+
+    run_dir: Path
+    config: TrainConfig
+    ume: UMEResult | None
+    best_epoch: int | None
+    best_metric: float | None
+    history: list[dict[str, Any]]
+
+
+class Trainer:
+    """Train one run into ``run_dir`` (created and filled on rank 0).
+
+    ``resume=True`` continues from the folder's last checkpoint where it exists; without it a
+    folder holding one is refused before anything is written. ``on_step(state)`` runs after
+    every step (tests use it to interrupt a run); ``verbose`` shows progress and epoch lines.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        run_dir: str | Path,
+        *,
+        data: DataBundle | None = None,
+        resume: bool = False,
+        dist_info: DistInfo | None = None,
+        verbose: bool = True,
+        on_step: Any = None,
+        console: Console | None = None,
+        title: str | None = None,
+    ) -> None:
+        self.config = config.validate()
+        if config.threads is not None:
+            torch.set_num_threads(config.threads)
+        self.folder = RunFolder(run_dir)
+        self.run_dir = self.folder.path
+        self.dist = dist_info or DistInfo()
+        self.verbose = verbose and self.dist.is_main
+        self.console = console or Console(stderr=True, quiet=not self.verbose)
+        self.title = title or self.folder.name
+        self.on_step = on_step
+        self.resume = resume
+        self.device = distributed.device_for(config.device, self.dist)
+        self.data = data if data is not None else build_splits(config)
+        self.model = build_framework(
+            config, self.data.modality_dims, self.data.out_dim, self.data.task
+        ).to(self.device)
+        self.optimizer = build_optimizer(self.model, config)
+        self.state = TrainState()
+
+    def fit(self) -> RunResult:
+        """Train (or continue) to ``config.epochs`` epochs, then write the final UME on test."""
+        if self.dist.is_main:
+            self.folder.check_can_train(self.config, resume=self.resume)
+            self.folder.create()
+            self.folder.acquire()
+        try:
+            return self._fit()
+        finally:
+            if self.dist.is_main:
+                self.folder.release()
+
+    def _fit(self) -> RunResult:
+        if self.dist.is_main:
+            self.folder.write_config(self.config)
+        if self.resume and self.folder.last.is_file():
+            self._load_last()
+        display = ProgressDisplay(self.console, self.verbose)
+        callbacks = [
+            Selection(self.folder),
+            Checkpoints(self.folder),
+            MetricsFiles(self.folder, self.title),
+            display,
+        ]
+        if self.on_step is not None:
+            callbacks.append(StepHook(self.on_step))
+        loop = TrainLoop(
+            self.model,
+            distributed.wrap(self.model, self.device, self.dist),
+            self.optimizer,
+            config=self.config,
+            data=self.data,
+            masker=ModalityMasker(self.model.student.modalities, keep_at_least=self._keep()),
+            schedule=parse_schedule(self.config.mask_schedule),
+            device=self.device,
+            dist=self.dist,
+            state=self.state,
+            callbacks=callbacks,
+        )
+        display.say(
+            f"[bold]{self.title}[/]: {self.config.framework.upper()} on {self.data.dataset.name} "
+            f"({len(self.data.train)}/{len(self.data.val)}/{len(self.data.test)} conversations), "
+            f"{protocol_note(self.config)}, device {self.device}; {self._parameter_note()}"
+        )
+        try:
+            loop.run()
+        finally:
+            display.progress.stop()
+        ume = self._final_evaluation(loop, display) if self.dist.is_main else None
+        distributed.barrier(self.dist)
+        state = self.state
+        return RunResult(
+            self.run_dir, self.config, ume, state.best_epoch, state.best_metric, list(state.history)
+        )
+
+    def _final_evaluation(self, loop: TrainLoop, display: ProgressDisplay) -> UMEResult:
+        """UME on the test split with the selected (best) student; written to the run folder."""
+        if self.folder.best.is_file():
+            restore_model(self.model, self.folder.load("best", self.config))
+        else:
+            save_best(loop, self.folder)
+        batches = fixed_batches(self.data.test, self.config.batch_size, self.device)
+        result = evaluate_student(
+            self.model.student,
+            batches,
+            task=self.data.task,
+            rates=self.config.eval_rates,
+            seed=self.config.eval_seed,
+            keep_at_least=self._keep(),
+        )
+        self.folder.write_ume(result, self.config, title=self.title)
+        display.say(f"UME written to {self.folder.ume['md']} (best epoch {self.state.best_epoch})")
+        return result
+
+    def _load_last(self) -> None:
+        checkpoint = self.folder.load("last", self.config)
+        restore_model(self.model, checkpoint)
+        restore_optimizer(self.optimizer, checkpoint)
+        try:
+            self.state = TrainState(**checkpoint.state)
+        except TypeError as err:
+            raise CheckpointError(f"{checkpoint.path}: malformed training state ({err})") from None
+        if self.verbose:
+            self.console.print(
+                f"resuming {self.run_dir} at epoch {self.state.epoch + 1}, "
+                f"step {self.state.step} (global step {self.state.global_step})"
+            )
+
+    def _keep(self) -> int:
+        return min(self.config.keep_at_least, len(self.data.modality_dims))
+
+    def _parameter_note(self) -> str:
+        """'teacher 2,401,788 / student 3,859,500 parameters' (the student alone for PRE)."""
+        counts = [
+            f"{role} {count_parameters(module):,}"
+            for role, module in (("teacher", self.model.teacher), ("student", self.model.student))
+            if module is not None
+        ]
+        return " / ".join(counts) + " parameters"
