@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 
 from iteach_app import __version__
 from iteach_app.commands import data, demo, evaluate, params, plot, train
+from iteach_app.commands.features import app as features_app
 
 
 class OneLineErrors(TyperGroup):
@@ -88,6 +89,7 @@ app.command("params")(params.params)
 data_app.command("info")(one_line_errors(data.info))
 data_app.command("synth")(one_line_errors(data.synth))
 app.add_typer(data_app, name="data")
+app.add_typer(features_app, name="features")
 
 if __name__ == "__main__":
     app()

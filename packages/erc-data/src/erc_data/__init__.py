@@ -5,6 +5,8 @@ reads your own table of utterances, `conversation_loader` batches whole conversa
 `erc_data.synthetic` makes look-alike datasets with planted structure.
 """
 
+from importlib import metadata as _metadata
+
 from erc_data import synthetic
 from erc_data.batch import ConversationBatch, collate_conversations, conversation_loader
 from erc_data.byo import load_conversations, save_conversations
@@ -17,7 +19,10 @@ from erc_data.safe_pickle import ALLOWED_GLOBALS, load_pickle
 from erc_data.specs import DATASETS
 from erc_data.standardize import Standardizer
 
-__version__ = "0.1.0"
+try:  # the one version source is the repository's VERSION file, recorded in the metadata
+    __version__ = _metadata.version("erc-data")
+except _metadata.PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "ALLOWED_GLOBALS",

@@ -1,5 +1,7 @@
 """missing_modality: a formal missing rate, maskers, schedules, metrics and UME / IME reports."""
 
+from importlib import metadata as _metadata
+
 from missing_modality.conversation_mask import conversation_generator, conversation_mask
 from missing_modality.masker import MaskedFeatures, ModalityMasker, zero_fill
 from missing_modality.metrics import (
@@ -29,7 +31,10 @@ from missing_modality.schedules import (
 )
 from missing_modality.ume import DEFAULT_RATES, evaluate_ime, evaluate_ume, rate_generator
 
-__version__ = "0.1.0"
+try:  # the one version source is the repository's VERSION file, recorded in the metadata
+    __version__ = _metadata.version("missing-modality")
+except _metadata.PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "DEFAULT_RATES",
