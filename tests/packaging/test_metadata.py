@@ -27,6 +27,7 @@ PROJECTS = {
 LIBRARIES = [folder for folder in PROJECTS if folder.startswith("packages/")]
 IMPORT_NAMES = {"scikit-learn": "sklearn", "its-distill": "its_distill"}
 IMPORT_NAMES |= {"missing-modality": "missing_modality", "erc-data": "erc_data"}
+IMPORT_NAMES |= {"tomli-w": "tomli_w"}
 
 
 def _project(folder: str) -> dict:
