@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -17,9 +15,7 @@ from ecce._checks import (
 )
 from ecce.local import UtteranceConv
 from ecce.spans import band_to_dense, span_max_band, span_mean_band
-
-if TYPE_CHECKING:
-    from ecce.streaming import ECCEStream
+from ecce.streaming import ECCEStream
 
 
 class ECCE(nn.Module):
@@ -99,8 +95,6 @@ class ECCE(nn.Module):
 
     def stream(self) -> ECCEStream:
         """An incremental view of this causal ECCE: feed utterances one at a time to ``step``."""
-        from ecce.streaming import ECCEStream
-
         return ECCEStream(self)
 
     def extra_repr(self) -> str:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from ecce.local import UtteranceConv
-
-if TYPE_CHECKING:
-    from ecce.ecce import ECCE
 
 
 class ECCEStream:
@@ -23,7 +19,7 @@ class ECCEStream:
     last ``window`` inputs (zeros before the first) and reads its last output.
     """
 
-    def __init__(self, ecce: ECCE) -> None:
+    def __init__(self, ecce: nn.Module) -> None:
         if not ecce.causal:
             raise ValueError(
                 "streaming needs ECCE(..., causal=True): a centred window sees the future"

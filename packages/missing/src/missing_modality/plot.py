@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
-from missing_modality.result import UMEResult
+
+@runtime_checkable
+class CurveResult(Protocol):
+    """What a curve needs from a result (UMEResult is one); keeps plot.py free of result.py."""
+
+    protocol: str
+    rates: tuple[float, ...]
+    metrics: tuple[str, ...]
+
+    def curve(self, metric: str) -> list[float]: ...
 
 
 def plot_ume(
-    results: Mapping[str, UMEResult] | UMEResult,
+    results: Mapping[str, CurveResult] | CurveResult,
     path: str | Path,
     *,
     metric: str | None = None,
@@ -25,7 +35,7 @@ def plot_ume(
         raise ImportError(
             "plotting needs matplotlib: pip install 'missing-modality[plot]'"
         ) from None
-    if isinstance(results, UMEResult):
+    if isinstance(results, CurveResult):
         results = {results.protocol: results}
     if not results:
         raise ValueError("plot_ume needs at least one result")

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from missing_modality.plot import plot_ume
+
 METRICS: dict[str, tuple[str, ...]] = {
     "classification": ("waf", "acc"),
     "regression": ("binary_waf", "mae", "acc2"),
@@ -155,8 +157,6 @@ class UMEResult:
         self, path: str | Path, *, metric: str | None = None, label: str | None = None
     ) -> Path:
         """Save the metric-vs-missing-rate curve to ``path`` (needs the ``plot`` extra)."""
-        from missing_modality.plot import plot_ume
-
         return plot_ume({label or self.protocol: self}, path, metric=metric)
 
 
