@@ -1,5 +1,6 @@
-"""A tiny table in erc_data's own-conversations format, with class names and a split column,
-and features (.npz for text, a folder of .npy for audio) that carry the class."""
+"""Fixtures of the own-conversations tests: a tiny table in erc_data's own format, with class
+names and a split column, and features (.npz for text, a folder of .npy for audio) that carry
+the class."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 CLASSES = ("neutral", "happy", "angry")
 DIMS = {"text": 8, "audio": 5}
@@ -64,3 +66,15 @@ def write_own_table(
 def features_option(paths: dict[str, str]) -> str:
     """The ``--features`` value for ``paths``."""
     return ",".join(f"{m}={p}" for m, p in paths.items())
+
+
+@pytest.fixture(scope="session")
+def own_table():
+    """``own_table(folder, **options)`` -> (table path, features mapping); see write_own_table."""
+    return write_own_table
+
+
+@pytest.fixture(scope="session")
+def features_arg():
+    """``features_arg(paths)`` -> the ``--features`` option value."""
+    return features_option
