@@ -218,9 +218,11 @@ def write_predictions(predictions: Predictions, path: Path) -> None:
         return
     rows = []
     for record in records:
-        row = {k: v for k, v in record.items() if k not in ("probabilities", "present")}
+        row = {k: record[k] for k in ("conversation_id", "utterance_id", "prediction")}
         row.update({f"p_{name}": p for name, p in record.get("probabilities", {}).items()})
         row.update({f"present_{m}": int(v) for m, v in record["present"].items()})
+        if "label" in record:
+            row["label"] = record["label"]
         rows.append(row)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
