@@ -77,7 +77,7 @@ class Predictions:
 
     def _label_text(self, n: int) -> Any:
         if self.task == "regression":
-            return float(self.labels[n])  # type: ignore[index]
+            return round(float(self.labels[n]), 6)  # type: ignore[index]
         cls = int(self.labels[n])  # type: ignore[index]
         return self.class_names[cls] if self.class_names else cls
 
