@@ -13,7 +13,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from iteach_app import __version__
-from iteach_app.commands import data, demo, evaluate, params, plot, train
+from iteach_app.commands import data, demo, evaluate, params, plot, predict, train
 from iteach_app.commands.features import app as features_app
 
 
@@ -85,6 +85,7 @@ def one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 for module, name in ((train, "train"), (evaluate, "evaluate"), (demo, "demo"), (plot, "plot")):
     app.command(name)(one_line_errors(getattr(module, name)))
+app.command("predict")(one_line_errors(predict.predict))
 app.command("params")(params.params)
 data_app.command("info")(one_line_errors(data.info))
 data_app.command("synth")(one_line_errors(data.synth))

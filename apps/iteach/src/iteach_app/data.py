@@ -1,12 +1,14 @@
 """Datasets for a run, built by the config's data source; splits; batches.
 
 A data source is one function registered with `@data_source(kind)` that turns a config into an
-`ERCDataset`; `TrainConfig.data_source` names the kind ("gcnet" or "synthetic"). Adding a source
+`ERCDataset`; `TrainConfig.data_source` names the kind ("gcnet", "conversations" or "synthetic").
+Adding a source
 is that function plus its fields in config/schema.py.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from typing import Any
 
 import torch
 
-from erc_data import ERCDataset, collate_conversations, load_gcnet
+from erc_data import ERCDataset, collate_conversations, load_conversations, load_gcnet
 from erc_data.batch import ConversationBatch
 from iteach_app.config import ConfigError, TrainConfig
 from iteach_app.training.seeds import generator
@@ -79,6 +81,23 @@ def gcnet_release(config: TrainConfig) -> ERCDataset:
     if not root.exists():
         raise ConfigError(f"data folder not found: {root}")
     return load_gcnet(root, str(config.dataset), config.features, cache_dir=config.cache_dir)
+
+
+@data_source("conversations")
+def own_conversations(config: TrainConfig) -> ERCDataset:
+    """Your own utterance table (erc_data's format) with features modality -> .npz or folder;
+    class names in the order of ``labels`` (else sorted). Splits come from its split column."""
+    return load_conversations(
+        str(config.conversations), config.features, label_names=config.labels or None
+    )
+
+
+def with_class_names(config: TrainConfig, dataset: ERCDataset) -> TrainConfig:
+    """``config`` with ``labels`` set to the dataset's class names where the source named them
+    and the config did not, so the run records its class order (for `evaluate` / `predict`)."""
+    if config.data_source != "conversations" or config.labels or not dataset.label_names:
+        return config
+    return dataclasses.replace(config, labels=list(dataset.label_names))
 
 
 @data_source("synthetic")

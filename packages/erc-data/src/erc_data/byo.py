@@ -9,7 +9,7 @@ import os
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from erc_data.dataset import ERCDataset, Task
 from erc_data.errors import DataError
 from erc_data.features import read_feature_folder, reduce_feature, stack_checked
 from erc_data.packed import PackedDataset
-from erc_data.table import read_table
+from erc_data.table import REQUIRED, read_table
 
 _SPLITS = ("train", "val", "test")
 
@@ -35,6 +35,62 @@ def _npz_array(z: Any, path: Path, key: str) -> np.ndarray:
         return z[key]
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
         raise DataError(f"{path}[{key!r}]: unreadable array ({type(err).__name__}: {err})") from err
+
+
+def _npz_keys(path: Path) -> set[str]:
+    """The member names of the .npz at ``path`` (without reading the arrays)."""
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise DataError(f"{path} is not a readable .npz: {type(err).__name__}: {err}") from err
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise DataError(f"{path} holds a single array, not an .npz keyed by utterance id")
+    with z:
+        return set(z.files)
+
+
+def _folder_keys(folder: Path, utterance_ids: Sequence[str]) -> set[str]:
+    """The ids of ``utterance_ids`` that have a ``<id>.npy`` file or ``<id>/`` folder."""
+    if not folder.is_dir():
+        raise DataError(f"feature folder not found: {folder}")
+    with os.scandir(folder) as it:
+        entries = {e.name: e.is_dir() for e in it}
+    return {u for u in utterance_ids if f"{u}.npy" in entries or entries.get(u)}
+
+
+def _read_modality(
+    path: Path,
+    utterance_ids: Sequence[str],
+    missing: str,
+    workers: int,
+    allow_outside_links: bool,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(N, D) features of one modality and, with ``missing="absent"``, its (N,) present mask
+    (absent rows are zeros; None when every utterance has an array)."""
+    is_npz = path.suffix == ".npz" and path.is_file()
+    found = list(range(len(utterance_ids)))
+    if missing == "absent":
+        keys = _npz_keys(path) if is_npz else _folder_keys(path, utterance_ids)
+        found = [i for i, u in enumerate(utterance_ids) if u in keys]
+        if not found:
+            raise DataError(
+                f"none of the {len(utterance_ids)} utterances has features in {path}, so their "
+                "width is unknown; leave the modality out instead"
+            )
+    ids = [utterance_ids[i] for i in found]
+    if is_npz:
+        rows = _read_npz(path, ids)
+    else:
+        rows = read_feature_folder(
+            path, ids, workers=workers, allow_outside_links=allow_outside_links
+        )
+    if len(found) == len(utterance_ids):
+        return rows, None
+    full = np.zeros((len(utterance_ids), rows.shape[1]), dtype=np.float32)
+    full[found] = rows
+    present = np.zeros(len(utterance_ids), dtype=bool)
+    present[found] = True
+    return full, present
 
 
 def _read_npz(path: Path, utterance_ids: Sequence[str]) -> np.ndarray:
@@ -156,6 +212,8 @@ def load_conversations(
     label_names: Sequence[str] | None = None,
     workers: int = 4,
     allow_outside_links: bool = False,
+    missing: Literal["error", "absent"] = "error",
+    require_labels: bool = True,
 ) -> ERCDataset:
     """Load conversations from a table and per-modality feature arrays (see the README).
 
@@ -166,11 +224,18 @@ def load_conversations(
     ``label_names``), class indices (every label a non-negative integer value, ``2.0`` included),
     or float scores (regression); ``task`` overrides the inference. Utterance ids are unique over
     the whole table (all splits), and a conversation belongs to one split.
+
+    ``missing="absent"`` (for prediction) reads an utterance without an array in a modality as
+    absent: a zero row, marked False in ``Conversation.present``; the default is an error.
+    ``require_labels=False`` accepts a table without labels (every row or none labelled); then
+    ``task`` must be given, and the labels are -100 (classification) or NaN (regression).
     """
     table = Path(table_path)
     if not feature_dirs:
         raise DataError(f"{table}: feature_dirs is empty; map at least one modality to features")
-    rows = read_table(table)
+    if missing not in ("error", "absent"):
+        raise DataError(f"missing must be 'error' or 'absent', got {missing!r}")
+    rows = read_table(table, REQUIRED if require_labels else [c for c in REQUIRED if c != "label"])
     where = [f"{table}, row {i}" for i in range(1, len(rows) + 1)]
     seen: dict[str, str] = {}
     for w, row in zip(where, rows, strict=True):
@@ -213,22 +278,29 @@ def load_conversations(
                         "ids must be unique across splits"
                     )
             release_split[c] = str(rows[first_row]["split"])
-    labels, task, num_classes, class_names = _labels(
-        [rows[i]["label"] for i in flat], [where[i] for i in flat], task, num_classes, label_names
-    )
+    if require_labels or _optional_column(rows, "label", table):
+        labels, task, num_classes, class_names = _labels(
+            [rows[i]["label"] for i in flat],
+            [where[i] for i in flat],
+            task,
+            num_classes,
+            label_names,
+        )
+    else:
+        labels, num_classes, class_names = _no_labels(
+            table, task, num_classes, label_names, len(flat)
+        )
     utterance_ids = [str(rows[i]["utterance_id"]) for i in flat]
     speaker_strings = [str(rows[i].get("speaker") or "") for i in flat]
     speaker_names = sorted(set(speaker_strings))
     speaker_index = {s: k for k, s in enumerate(speaker_names)}
-    features = {}
+    features, present = {}, {}
     for m, source in feature_dirs.items():
-        path = Path(source)
-        if path.suffix == ".npz" and path.is_file():
-            features[m] = _read_npz(path, utterance_ids)
-        else:
-            features[m] = read_feature_folder(
-                path, utterance_ids, workers=workers, allow_outside_links=allow_outside_links
-            )
+        features[m], observed = _read_modality(
+            Path(source), utterance_ids, missing, workers, allow_outside_links
+        )
+        if observed is not None:
+            present[m] = observed
     return PackedDataset(
         name=name or table.stem,
         task=task,
@@ -242,7 +314,27 @@ def load_conversations(
         speaker_names=speaker_names,
         release_split=release_split,
         label_names=class_names,
+        present=present,
     ).to_dataset()
+
+
+def _no_labels(
+    table: Path,
+    task: Task | None,
+    num_classes: int | None,
+    label_names: Sequence[str] | None,
+    num_rows: int,
+) -> tuple[np.ndarray, int | None, list[str]]:
+    """Placeholder labels of an unlabelled table: -100 (classification) or NaN (regression)."""
+    if task not in ("classification", "regression"):
+        raise DataError(f"{table} has no labels: pass task='classification' or 'regression'")
+    if task == "regression":
+        return np.full(num_rows, np.nan, dtype=np.float32), None, []
+    names = [str(n) for n in label_names or ()]
+    classes = len(names) if names else num_classes
+    if classes is None:
+        raise DataError(f"{table} has no labels: pass label_names or num_classes")
+    return np.full(num_rows, -100, dtype=np.int64), classes, names
 
 
 def save_conversations(

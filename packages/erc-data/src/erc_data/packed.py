@@ -12,7 +12,10 @@ from erc_data.dataset import ERCDataset, Task
 
 @dataclass
 class PackedDataset:
-    """Conversations laid end to end: ``lengths`` (C,) splits the (N, ...) utterance arrays."""
+    """Conversations laid end to end: ``lengths`` (C,) splits the (N, ...) utterance arrays.
+
+    ``present`` modality -> (N,) bool marks the observed rows of a modality with absent ones.
+    """
 
     name: str
     task: Task
@@ -27,6 +30,7 @@ class PackedDataset:
     release_split: dict[str, str] = field(default_factory=dict)
     folds: dict[str, int] = field(default_factory=dict)
     label_names: list[str] = field(default_factory=list)
+    present: dict[str, np.ndarray] = field(default_factory=dict)
 
     def to_dataset(self) -> ERCDataset:
         """An ERCDataset whose conversations hold views of these arrays."""
@@ -39,6 +43,7 @@ class PackedDataset:
                 speakers=self.speakers[a:b],
                 labels=self.labels[a:b],
                 features={m: x[a:b] for m, x in self.features.items()},
+                present={m: p[a:b] for m, p in self.present.items()},
             )
             for cid, a, b in zip(self.conversation_ids, starts, ends, strict=True)
         ]
@@ -76,4 +81,9 @@ def pack(dataset: ERCDataset) -> PackedDataset:
         release_split=dict(dataset.release_split),
         folds=dict(dataset.folds),
         label_names=list(dataset.label_names),
+        present={
+            m: np.concatenate([c.present.get(m, np.ones(len(c), dtype=bool)) for c in convs])
+            for m in dataset.modalities
+            if any(m in c.present for c in convs)
+        },
     )

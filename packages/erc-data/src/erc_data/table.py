@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,12 @@ def _check_columns(path: Path, number: int, row: dict[str, Any]) -> None:
             )
 
 
-def read_table(path: Path) -> list[dict[str, Any]]:
+def read_table(path: Path, required: Sequence[str] = REQUIRED) -> list[dict[str, Any]]:
     """Rows of ``path`` (``.csv`` with a header row, or ``.jsonl`` one object per line), UTF-8.
 
     Columns other than `REQUIRED` and `OPTIONAL` are kept and ignored by the loader, except one
     that spells a known column differently (``Label``, ``utterance id``): that is an error.
+    ``required`` lists the columns every row must fill (default: all of `REQUIRED`).
     """
     if not path.is_file():
         raise DataError(f"table not found: {path}")
@@ -57,7 +59,7 @@ def read_table(path: Path) -> list[dict[str, Any]]:
         raise DataError(f"{path}: the table has no rows")
     for number, row in enumerate(rows, start=1):
         _check_columns(path, number, row)
-        missing = [c for c in REQUIRED if row.get(c) is None or str(row.get(c)) == ""]
+        missing = [c for c in required if row.get(c) is None or str(row.get(c)) == ""]
         if missing and not (missing == ["speaker"] and "speaker" in row):
             raise DataError(f"{path}, row {number}: missing column(s) {missing}")
     return rows

@@ -10,7 +10,17 @@ import typer
 from iteach_app.config import FIELD_NAMES, ConfigError, parse_pairs, resolve
 from iteach_app.config.options import config_options
 
-DATA_FIELDS = ("data", "dataset", "features", "synthetic", "synthetic_dialogues", "synthetic_dims")
+DATA_FIELDS = (
+    "data",
+    "dataset",
+    "features",
+    "synthetic",
+    "synthetic_dialogues",
+    "synthetic_dims",
+    "conversations",
+    "labels",
+    "val_fraction",
+)
 
 
 @config_options(exclude=tuple(f for f in FIELD_NAMES if f not in DATA_FIELDS))
@@ -37,7 +47,10 @@ def info(
         split = getattr(bundle, part)
         lines.append(f"{part:<12} {len(split)} conversations, {split.num_utterances} utterances")
     if ds.task == "classification":
-        lines.append(f"labels       {ds.label_counts()}")
+        counts = ds.label_counts()
+        if ds.label_names:
+            counts = {ds.label_names[k]: n for k, n in counts.items()}
+        lines.append(f"labels       {counts}")
     typer.echo("\n".join(lines))
 
 

@@ -23,12 +23,20 @@ def evaluate(
     split: Annotated[Split, typer.Option(help="split to evaluate")] = Split.test,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:N or auto")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-size", "-b", min=1, help="conversations per batch (default: the run's)"
+        ),
+    ] = None,
 ) -> None:
     """UME over the run's missing rates for its best student; same numbers every time."""
     from iteach_app.training.evaluation import evaluate_run
     from iteach_app.training.run_folder import SELECTION_METRIC, protocol_note
 
-    config, result = evaluate_run(run, device=device or "auto", split=split.value)
+    config, result = evaluate_run(
+        run, device=device or "auto", split=split.value, batch_size=batch_size
+    )
     note = protocol_note(config)
     if as_json:
         payload = {
@@ -36,11 +44,13 @@ def evaluate(
             "run": str(run),
             "split": split.value,
             "selection_note": note,
+            **({"classes": config.labels} if config.labels else {}),
         }
         typer.echo(json.dumps(payload, indent=2))
         return
     key = SELECTION_METRIC[result.task]
+    classes = f"classes: {', '.join(config.labels)}\n" if config.labels else ""
     typer.echo(
-        f"UME on the {split.value} split: {run} ({note})\n{result.to_markdown()}"
+        f"UME on the {split.value} split: {run} ({note})\n{classes}{result.to_markdown()}"
         f"{key} average {result.average[key]:.4f}, decline {result.decline[key]:.4f}"
     )

@@ -103,6 +103,8 @@ def _value(name: str, value: Any) -> Any:
         if get_args(hint)[1] is int:
             return {k: _number(name, v, int) for k, v in pairs.items()}
         return pairs
+    if get_origin(hint) is list and get_args(hint)[0] is str:
+        return [v.strip() for v in value.split(",") if v.strip()]
     if get_origin(hint) is list:
         return [_number(name, v, float) for v in value.split(",") if v.strip()]
     return value

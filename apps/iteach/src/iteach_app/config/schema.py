@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field, fields
+from pathlib import PurePath
 from typing import Any, Literal, get_args
 
 from iteach_app.model.iteach import EcceKind
@@ -69,6 +70,22 @@ class TrainConfig:
     cache_dir: str | None = field(
         default=None, metadata=meta("folder for the feature cache", "data")
     )
+    conversations: str | None = field(
+        default=None,
+        metadata=meta(
+            "your own utterance table (.csv / .jsonl) instead of --data; --features then maps "
+            "modality=PATH (an .npz or a folder of .npy), e.g. text=text.npz",
+            "data",
+        ),
+    )
+    labels: list[str] = field(
+        default_factory=list,
+        metadata=meta(
+            "class names in index order for --conversations, e.g. neutral,happy,sad "
+            "(default: sorted; recorded in the run)",
+            "data",
+        ),
+    )
     # framework and models
     framework: Framework = field(
         default="its", metadata=meta("its, ts (ablation) or pre (no teacher)", "model")
@@ -118,8 +135,13 @@ class TrainConfig:
     mask_schedule: str = field(
         default="random", metadata=meta("random, progressive or constant:R", "optim")
     )
-    keep_at_least: int = field(
-        default=1, metadata=meta("modalities always kept per utterance", "optim", ge=0)
+    keep_at_least: int | None = field(
+        default=None,
+        metadata=meta(
+            "modalities always kept per utterance (default: 1, or 0 with a single modality)",
+            "optim",
+            ge=0,
+        ),
     )
     regression_loss: Literal["mse", "mae"] = field(
         default="mse", metadata=meta("MOSI/MOSEI loss", "optim")
@@ -156,12 +178,18 @@ class TrainConfig:
 
     @property
     def data_source(self) -> str:
-        """Which data source builds the dataset: "synthetic" or "gcnet" (a release folder)."""
-        return "synthetic" if self.synthetic is not None else "gcnet"
+        """Which data source builds the dataset: "synthetic", "conversations" (your own table)
+        or "gcnet" (a release folder)."""
+        if self.synthetic is not None:
+            return "synthetic"
+        return "conversations" if self.conversations is not None else "gcnet"
 
     @property
     def dataset_label(self) -> str:
-        """Short name of the data: the GCNet dataset name or ``synthetic-<name>``."""
+        """Short name of the data: the GCNet dataset name, ``synthetic-<name>`` or the table's
+        file stem."""
+        if self.conversations is not None:
+            return PurePath(self.conversations).stem
         return f"synthetic-{self.synthetic}" if self.synthetic else str(self.dataset)
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,7 +14,11 @@ if TYPE_CHECKING:
 def validate(c: TrainConfig) -> None:
     """Coerce every field, then check the rules that tie fields together."""
     coerce_fields(c)
-    if c.synthetic is not None:
+    if c.labels and c.conversations is None:
+        raise ConfigError("labels (class names) apply to --conversations tables only")
+    if c.conversations is not None:
+        _check_conversations(c)
+    elif c.synthetic is not None:
         if c.data is not None or c.dataset is not None:
             raise ConfigError("give either synthetic or data + dataset, not both")
         if c.fold is not None:
@@ -22,7 +26,8 @@ def validate(c: TrainConfig) -> None:
     else:
         if c.data is None or c.dataset is None:
             raise ConfigError(
-                "no data: give data (a GCNet-layout folder) + dataset + features, or synthetic"
+                "no data: give conversations (your own table) + features, data (a GCNet-layout "
+                "folder) + dataset + features, or synthetic"
             )
         if not c.features:
             raise ConfigError("features is empty: give e.g. text=minilm-384-UTT")
@@ -40,6 +45,19 @@ def validate(c: TrainConfig) -> None:
     if not c.eval_rates:
         raise ConfigError("eval_rates is empty: give missing rates in [0, 1)")
     _check_schedule(c.mask_schedule)
+
+
+def _check_conversations(c: TrainConfig) -> None:
+    """Your own table: no other data source, no fold, features as modality=PATH."""
+    others = [name for name in ("data", "dataset", "synthetic") if getattr(c, name) is not None]
+    if others:
+        raise ConfigError(f"give either conversations or {' / '.join(others)}, not both")
+    if c.fold is not None:
+        raise ConfigError("fold applies to IEMOCAP only; a conversations table has its own splits")
+    if not c.features:
+        raise ConfigError("features is empty: give e.g. text=text.npz,audio=audio_npy/")
+    if len(set(c.labels)) != len(c.labels):
+        raise ConfigError(f"labels repeats a class name: {c.labels}")
 
 
 def _check_models(c: TrainConfig) -> None:

@@ -15,13 +15,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from iteach_app.data import fixed_batches
 from iteach_app.training.evaluation import evaluate_student
+from iteach_app.training.keep import effective_keep_at_least
 from iteach_app.training.loop import Callback, TrainLoop, TrainState
 from iteach_app.training.run_folder import SELECTION_METRIC, RunFolder, protocol_note
 
 
 def keep_at_least(loop: TrainLoop) -> int:
-    """The masker's floor, capped by the number of modalities."""
-    return min(loop.config.keep_at_least, len(loop.data.modality_dims))
+    """The masker's floor (see `effective_keep_at_least`)."""
+    return effective_keep_at_least(loop.config, len(loop.data.modality_dims))
 
 
 def save_best(loop: TrainLoop, folder: RunFolder) -> None:

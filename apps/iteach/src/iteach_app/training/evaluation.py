@@ -13,6 +13,7 @@ from iteach_app.data import DataBundle, build_splits, fixed_batches
 from iteach_app.training.checkpoint import restore_model
 from iteach_app.training.distributed import DistInfo, device_for
 from iteach_app.training.framework import build_framework
+from iteach_app.training.keep import effective_keep_at_least
 from iteach_app.training.run_folder import RunFolder
 from its_distill import InvertedTeacherStudent
 from missing_modality import UMEResult, evaluate_ume
@@ -71,19 +72,28 @@ def load_trained(
 
 
 def evaluate_run(
-    run_dir: str | Path, *, device: str = "auto", split: str = "test", batch_size: int = 32
+    run_dir: str | Path,
+    *,
+    device: str = "auto",
+    split: str = "test",
+    batch_size: int | None = None,
 ) -> tuple[TrainConfig, UMEResult]:
-    """UME (rates and mask seed from the run's config) of a trained run's best student."""
+    """UME of a trained run's best student with the run's own rates, mask seed and
+    keep_at_least; masks are drawn per conversation id, so ``batch_size`` (default: the run's)
+    does not change the result."""
     if split not in SPLITS:
         raise ConfigError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
+    if batch_size is not None and batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1; got {batch_size}")
     config, data, model, target = load_trained(run_dir, device=device)
-    batches = fixed_batches(getattr(data, split), batch_size, target)
+    size = batch_size if batch_size is not None else config.batch_size
+    batches = fixed_batches(getattr(data, split), size, target)
     result = evaluate_student(
         model.student,
         batches,
         task=data.task,
         rates=config.eval_rates,
         seed=config.eval_seed,
-        keep_at_least=config.keep_at_least,
+        keep_at_least=effective_keep_at_least(config, len(data.modality_dims)),
     )
     return config, result

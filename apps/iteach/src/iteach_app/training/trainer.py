@@ -12,7 +12,7 @@ import torch
 from rich.console import Console
 
 from iteach_app.config import TrainConfig
-from iteach_app.data import DataBundle, build_splits, fixed_batches
+from iteach_app.data import DataBundle, build_splits, fixed_batches, with_class_names
 from iteach_app.model import count_parameters
 from iteach_app.training import distributed
 from iteach_app.training.callbacks import (
@@ -27,6 +27,7 @@ from iteach_app.training.checkpoint import CheckpointError, restore_model, resto
 from iteach_app.training.distributed import DistInfo
 from iteach_app.training.evaluation import evaluate_student
 from iteach_app.training.framework import build_framework, build_optimizer
+from iteach_app.training.keep import effective_keep_at_least, single_modality_note
 from iteach_app.training.loop import TrainLoop, TrainState
 from iteach_app.training.run_folder import RunFolder, protocol_note
 from missing_modality import ModalityMasker, UMEResult, parse_schedule
@@ -78,6 +79,7 @@ class Trainer:
         self.resume = resume
         self.device = distributed.device_for(config.device, self.dist)
         self.data = data if data is not None else build_splits(config)
+        self.config = config = with_class_names(self.config, self.data.dataset)
         self.model = build_framework(
             config, self.data.modality_dims, self.data.out_dim, self.data.task
         ).to(self.device)
@@ -128,6 +130,9 @@ class Trainer:
             f"({len(self.data.train)}/{len(self.data.val)}/{len(self.data.test)} conversations), "
             f"{protocol_note(self.config)}, device {self.device}; {self._parameter_note()}"
         )
+        note = single_modality_note(self.config, len(self.data.modality_dims))
+        if note is not None:
+            display.say(note)
         try:
             loop.run()
         finally:
@@ -173,7 +178,7 @@ class Trainer:
             )
 
     def _keep(self) -> int:
-        return min(self.config.keep_at_least, len(self.data.modality_dims))
+        return effective_keep_at_least(self.config, len(self.data.modality_dims))
 
     def _parameter_note(self) -> str:
         """'teacher 2,401,788 / student 3,859,500 parameters' (the student alone for PRE)."""
