@@ -14,6 +14,7 @@ from rich.console import Console
 from iteach_app.config import TrainConfig
 from iteach_app.data import DataBundle, build_splits, fixed_batches
 from iteach_app.model import count_parameters
+from iteach_app.report.labels import figure_title
 from iteach_app.training import distributed
 from iteach_app.training.callbacks import (
     Checkpoints,
@@ -73,7 +74,7 @@ class Trainer:
         self.dist = dist_info or DistInfo()
         self.verbose = verbose and self.dist.is_main
         self.console = console or Console(stderr=True, quiet=not self.verbose)
-        self.title = title or self.folder.name
+        self.title = title or " ".join(figure_title(config).split())  # model on data
         self.on_step = on_step
         self.resume = resume
         self.device = distributed.device_for(config.device, self.dist)
