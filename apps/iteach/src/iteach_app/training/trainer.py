@@ -29,6 +29,7 @@ from iteach_app.training.distributed import DistInfo
 from iteach_app.training.evaluation import evaluate_student
 from iteach_app.training.framework import build_framework, build_optimizer
 from iteach_app.training.loop import TrainLoop, TrainState
+from iteach_app.training.resume_state import check_resume_state
 from iteach_app.training.run_folder import RunFolder, protocol_note
 from missing_modality import ModalityMasker, UMEResult, parse_schedule
 
@@ -163,6 +164,7 @@ class Trainer:
         checkpoint = self.folder.load("last", self.config)
         restore_model(self.model, checkpoint)
         restore_optimizer(self.optimizer, checkpoint)
+        check_resume_state(checkpoint.path, checkpoint.state, self.config.epochs)
         try:
             self.state = TrainState(**checkpoint.state)
         except TypeError as err:
