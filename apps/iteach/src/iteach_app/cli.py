@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -15,12 +16,15 @@ from typer.core import TyperGroup
 from iteach_app import __version__
 from iteach_app.commands import data, demo, evaluate, params, plot, predict, train
 from iteach_app.commands.features import app as features_app
+from iteach_app.console_log import start_tee, stop_tee
+from iteach_app.help_defaults import show_every_default
 
 
 class OneLineErrors(TyperGroup):
     """Usage errors (unknown option, bad choice, bad number) as one `error:` line, exit code 2."""
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        show_every_default(self)
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
         try:
@@ -41,7 +45,6 @@ app = typer.Typer(
     cls=OneLineErrors,
     help="ITEACH-Net for incomplete multimodal emotion recognition in conversation.",
     no_args_is_help=True,
-    add_completion=False,
 )
 data_app = typer.Typer(
     cls=OneLineErrors, help="Inspect a dataset or write a synthetic one.", no_args_is_help=True
@@ -57,13 +60,27 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="show tracebacks of errors")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version")
     ] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(help="append a plain-text copy of what the console shows to this file"),
+    ] = None,
 ) -> None:
     """ITEACH-Net for incomplete multimodal emotion recognition in conversation."""
     _debug["on"] = debug
+    if log_file is not None:
+        try:
+            streams = start_tee(log_file)
+        except OSError as err:
+            if debug:
+                raise
+            typer.echo(f"error: {' '.join(str(err).split())}", err=True)
+            raise typer.Exit(2) from None
+        ctx.call_on_close(lambda: stop_tee(*streams))
 
 
 def one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -96,6 +96,7 @@ def write_packed(path: Path, packed: PackedDataset, signature: Mapping[str, Any]
         "release_split": packed.release_split,
         "folds": packed.folds,
         "modalities": modalities,
+        "label_names": packed.label_names,
     }
     arrays = {
         "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
@@ -137,6 +138,7 @@ def read_packed(path: Path, signature: Mapping[str, Any]) -> PackedDataset | Non
                 speaker_names=header["speaker_names"],
                 release_split=header["release_split"],
                 folds={k: int(v) for k, v in header["folds"].items()},
+                label_names=header.get("label_names", []),
             )
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
         warnings.warn(f"ignoring unreadable cache file {path}: {err}", stacklevel=3)

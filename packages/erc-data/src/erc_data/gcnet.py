@@ -101,6 +101,7 @@ def _build(
         speaker_names=speaker_names,
         release_split=release.release_split,
         folds=release.folds,
+        label_names=list(spec.label_names),
     )
 
 

@@ -1,4 +1,5 @@
-"""What each GCNet release dataset is: its folder, label pickle, task and label range."""
+"""What each GCNet release dataset is: its folder, label pickle, task, label range and class
+names (in label-index order; empty for regression)."""
 
 from __future__ import annotations
 
@@ -18,18 +19,23 @@ class DatasetSpec:
     num_classes: int | None
     has_val: bool
     label_range: tuple[float, float]
+    label_names: tuple[str, ...] = ()
 
+
+# GCNet label order: class 0 of the 4-way set is happy + excited merged.
+IEMOCAP_FOUR_NAMES = ("happy", "sad", "neutral", "angry")
+IEMOCAP_SIX_NAMES = ("happy", "sad", "neutral", "angry", "excited", "frustrated")
 
 DATASETS: dict[str, DatasetSpec] = {
     s.name: s
     for s in (
         DatasetSpec(
             "IEMOCAPFour", "IEMOCAP", "IEMOCAP_features_raw_4way.pkl",
-            "classification", 4, False, (0, 3),
+            "classification", 4, False, (0, 3), IEMOCAP_FOUR_NAMES,
         ),
         DatasetSpec(
             "IEMOCAPSix", "IEMOCAP", "IEMOCAP_features_raw_6way.pkl",
-            "classification", 6, False, (0, 5),
+            "classification", 6, False, (0, 5), IEMOCAP_SIX_NAMES,
         ),
         DatasetSpec(
             "CMUMOSI", "CMUMOSI", "CMUMOSI_features_raw_2way.pkl",

@@ -19,7 +19,7 @@ import numpy as np
 from erc_data.dataset import ERCDataset
 from erc_data.errors import DataError
 from erc_data.packed import PackedDataset
-from erc_data.specs import get_spec
+from erc_data.specs import IEMOCAP_FOUR_NAMES, IEMOCAP_SIX_NAMES, get_spec
 
 DEFAULT_DIMS: dict[str, int] = {"text": 1024, "audio": 512, "video": 1024}
 DEFAULT_STRENGTHS: dict[str, float] = {"text": 1.4, "audio": 0.9, "video": 0.7}
@@ -62,6 +62,9 @@ def _features(
         x += (strengths.get(m, 1.0) * signal @ directions).astype(np.float32)
         out[m] = x
     return out
+
+
+_IEMOCAP_NAMES = {4: IEMOCAP_FOUR_NAMES, 6: IEMOCAP_SIX_NAMES}
 
 
 def iemocap_like(
@@ -115,6 +118,7 @@ def iemocap_like(
         speaker_names=["F", "M"],
         release_split=split,
         folds=folds,
+        label_names=list(_IEMOCAP_NAMES.get(num_classes, ())),
     ).to_dataset()
 
 

@@ -13,12 +13,6 @@ from iteach_app.training.evaluation import load_trained
 from iteach_app.training.run_folder import RunFolder, protocol_note
 from missing_modality import plot_ume
 
-# GCNet label order (see the data README); other datasets show class indices.
-CLASS_NAMES = {
-    "IEMOCAPFour": ("happy", "sad", "neutral", "angry"),
-    "IEMOCAPSix": ("happy", "sad", "neutral", "angry", "excited", "frustrated"),
-}
-
 
 def plot_run(
     run_dir: str | Path,
@@ -27,28 +21,46 @@ def plot_run(
     conversation: int = 0,
     device: str = "auto",
     batch_size: int = 16,
+    tsne_rate: float = 0.0,
 ) -> list[Path]:
-    """UME curve, confusion matrices per rate, ECCE bias heatmap (Fig. 5) and t-SNE (Fig. 9)."""
+    """UME curve, confusion matrices per rate, ECCE bias heatmap (Fig. 5) and t-SNE (Fig. 9,
+    with modalities missing at `tsne_rate`), titled by model and dataset, classes by name."""
     from iteach_app.report import figures
+    from iteach_app.report.labels import data_label, figure_title, model_label
 
     folder = RunFolder(run_dir)
     out = Path(out) if out is not None else folder.figures
     result = folder.read_ume()
     config, data, model, target = load_trained(run_dir, device=device)
-    note = protocol_note(config)
-    written = [plot_ume({folder.name: result}, out / "ume.png", title=note)]
+    title, names = figure_title(config), data.dataset.label_names or None
+    ume_title = f"UME on {data_label(config)}\n{protocol_note(config)}"
+    written = [plot_ume({model_label(config): result}, out / "ume.png", title=ume_title)]
     if result.confusion is not None:
-        names = CLASS_NAMES.get(str(config.dataset)) if config.synthetic is None else None
-        written.append(figures.plot_confusion_per_rate(result, out / "confusion.png", names))
+        written.append(
+            figures.plot_confusion_per_rate(result, out / "confusion.png", names, title=title)
+        )
     if not 0 <= conversation < len(data.test):
         raise ConfigError(
             f"--conversation {conversation} is out of range: the test split has {len(data.test)}"
         )
     batch = fixed_batches(data.test.subset([conversation]), 1, target)[0]
     if model.student.ecce_mode != "none":
-        written.append(figures.plot_ecce_heatmap(model.student, batch, out / "ecce_bias.png"))
+        written.append(
+            figures.plot_ecce_heatmap(model.student, batch, out / "ecce_bias.png", title=title)
+        )
     batches = fixed_batches(data.test, batch_size, target)
-    written.append(figures.plot_tsne(model.student, batches, out / "tsne.png", seed=config.seed))
+    tsne = figures.plot_tsne(
+        model.student,
+        batches,
+        out / "tsne.png",
+        seed=config.seed,
+        class_names=names,
+        missing_rate=tsne_rate,
+        mask_seed=config.eval_seed,
+        keep_at_least=config.keep_at_least,
+        title=title,
+    )
+    written.append(tsne)
     return written
 
 
@@ -57,7 +69,13 @@ def plot(
     out: Annotated[Path | None, typer.Option(help="figure folder (default RUN/figures)")] = None,
     conversation: Annotated[int, typer.Option(help="test conversation for the ECCE heatmap")] = 0,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:N or auto")] = None,
+    tsne_rate: Annotated[
+        float, typer.Option(help="missing rate of the t-SNE's inputs (UME masks)", min=0, max=0.99)
+    ] = 0.0,
 ) -> None:
     """The paper's figures: UME curve, confusion per rate, ECCE heatmap (Fig. 5), t-SNE (Fig. 9)."""
-    for path in plot_run(run, out=out, conversation=conversation, device=device or "auto"):
+    paths = plot_run(
+        run, out=out, conversation=conversation, device=device or "auto", tsne_rate=tsne_rate
+    )
+    for path in paths:
         typer.echo(str(path))

@@ -21,7 +21,7 @@ from torch import nn
 
 from iteach_app.io import atomic_write_bytes
 from its_distill import capture_hidden_states
-from missing_modality import UMEResult
+from missing_modality import UMEResult, conversation_mask, zero_fill
 
 
 def save_png_atomic(figure: Figure, path: str | Path, dpi: int = 120) -> Path:
@@ -46,10 +46,15 @@ def _inference(model: nn.Module) -> Iterator[torch.device]:
 
 
 def plot_confusion_per_rate(
-    result: UMEResult, path: str | Path, class_names: Sequence[str] | None = None
+    result: UMEResult,
+    path: str | Path,
+    class_names: Sequence[str] | None = None,
+    *,
+    title: str | None = None,
 ) -> Path:
     """One confusion matrix per missing rate of a classification `result` (rows = true class,
-    colour = row-normalised fraction, text = count); saved as a PNG at `path`."""
+    colour = row-normalised fraction with its colour bar, text = count), under `title` (e.g. the
+    model and dataset); saved as a PNG at `path`."""
     if result.confusion is None:
         raise ValueError(
             f"result has no confusion matrices (task={result.task!r}): only classification "
@@ -66,13 +71,14 @@ def plot_confusion_per_rate(
     rows = math.ceil(len(matrices) / cols)
     figure = Figure(figsize=(3.0 * cols, 2.9 * rows), layout="constrained")
     axes_grid = figure.subplots(rows, cols, squeeze=False)
+    image = None
     for index, axes in enumerate(axes_grid.flat):
         if index >= len(matrices):
             axes.set_axis_off()
             continue
         matrix = matrices[index]
         fractions = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-        axes.imshow(fractions, cmap="Blues", vmin=0.0, vmax=1.0)
+        image = axes.imshow(fractions, cmap="Blues", vmin=0.0, vmax=1.0)
         for (i, j), count in np.ndenumerate(matrix):
             colour = "white" if fractions[i, j] > 0.5 else "black"
             axes.text(j, i, str(count), ha="center", va="center", fontsize=7, color=colour)
@@ -81,6 +87,9 @@ def plot_confusion_per_rate(
         axes.set_yticks(range(num_classes), names, fontsize=7)
         axes.set_xlabel("predicted", fontsize=8)
         axes.set_ylabel("true", fontsize=8)
+    figure.colorbar(image, ax=axes_grid, shrink=0.8, label="fraction of the true class")
+    if title:
+        figure.suptitle(title, fontsize=10)
     return save_png_atomic(figure, path)
 
 
@@ -92,10 +101,11 @@ def plot_ecce_heatmap(
     conversation: int = 0,
     modality: str | None = None,
     head: int | None = None,
+    title: str | None = None,
 ) -> Path:
     """Heatmap of the ECCE bias (L x L, real utterances only) of one conversation of `batch`
     (`.features`, `.utterance_mask`): of `modality` (default the query modality), one `head` or
-    the mean over heads (None). Paper Figure 5."""
+    the mean over heads (None), under `title` (e.g. the model and dataset). Paper Figure 5."""
     modality = modality or model.modalities[0]
     if modality not in model.modalities:
         raise ValueError(f"modality {modality!r} is not one of the model's {model.modalities}")
@@ -120,27 +130,51 @@ def plot_ecce_heatmap(
     ids = getattr(batch, "ids", None)
     name = ids[conversation] if ids else f"conversation {conversation}"
     which = "mean over heads" if head is None else f"head {head}"
-    axes.set_title(f"ECCE bias, {modality}, {which}\n{name}", fontsize=9)
+    heading = f"{title}\n" if title else ""
+    axes.set_title(f"{heading}ECCE bias, {modality}, {which}\n{name}", fontsize=9)
     axes.set_xlabel("utterance j")
     axes.set_ylabel("utterance i")
     return save_png_atomic(figure, path)
 
 
-def _hidden_states(model: nn.Module, batches: Iterable[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Last-layer hidden states (N, hidden) of the real utterances and their labels (N,)."""
+def _hidden_states(
+    model: nn.Module, batches: Iterable[Any], missing_rate: float, mask_seed: int, keep: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Last-layer hidden states (N, hidden) of the real utterances and their labels (N,), with
+    each conversation's evaluation mask at `missing_rate` (zero-filled, as UME scores it)."""
     states, labels = [], []
     paths = model.hidden_layer_paths(1)
+    names = tuple(model.modalities)
     with capture_hidden_states(model, paths) as capture, _inference(model) as device:
-        for batch in batches:
+        for index, batch in enumerate(batches):
             mask = batch.utterance_mask.to(device)
+            present = _present(batch, index, len(names), missing_rate, mask_seed, keep).to(device)
+            features = zero_fill(
+                {name: x.to(device) for name, x in batch.features.items()}, present, mask, names
+            )
             with capture.recording():
-                model({name: x.to(device) for name, x in batch.features.items()}, mask)
+                model(features, mask, present)
                 (hidden,) = capture.states()
             states.append(hidden[mask].float().cpu().numpy())
             labels.append(batch.labels.to(device)[mask].cpu().numpy())
     if not states:
         raise ValueError("plot_tsne needs at least one batch")
     return np.concatenate(states), np.concatenate(labels)
+
+
+def _present(batch: Any, index: int, num_modalities: int, rate: float, seed: int, keep: int):
+    """(B, L, M) present mask: each conversation's `conversation_mask` at `rate` (by its id)."""
+    valid = batch.utterance_mask.cpu()
+    ids = getattr(batch, "ids", None) or [f"batch{index}#{row}" for row in range(len(valid))]
+    present = torch.zeros(*valid.shape, num_modalities, dtype=torch.bool)
+    for row, conversation_id in enumerate(ids):
+        rows = int(valid[row].sum())
+        if rows:
+            present[row, valid[row]] = conversation_mask(
+                rows, num_modalities, rate, seed=seed, conversation_id=conversation_id,
+                keep_at_least=min(keep, num_modalities),
+            )  # fmt: skip
+    return present
 
 
 def plot_tsne(
@@ -150,13 +184,21 @@ def plot_tsne(
     *,
     seed: int = 0,
     max_points: int = 2000,
+    class_names: Sequence[str] | None = None,
+    missing_rate: float = 0.0,
+    mask_seed: int = 0,
+    keep_at_least: int = 1,
+    title: str | None = None,
 ) -> Path:
     """t-SNE of the last layer's fused hidden states of every real utterance in `batches`
-    (captured by a forward hook at `model.hidden_layer_paths(1)[0]`), coloured by label; at most
-    `max_points` utterances, drawn with `seed`. Paper Figure 9."""
+    (captured by a forward hook at `model.hidden_layer_paths(1)[0]`) with modalities missing at
+    `missing_rate` (the UME masks of `mask_seed`), coloured by class name (or by value for
+    regression); at most `max_points` utterances, drawn with `seed`. Paper Figure 9."""
     from sklearn.manifold import TSNE
 
-    states, labels = _hidden_states(model, batches)
+    if not 0.0 <= missing_rate < 1.0:
+        raise ValueError(f"missing_rate must be in [0, 1), got {missing_rate}")
+    states, labels = _hidden_states(model, batches, missing_rate, mask_seed, keep_at_least)
     if len(states) < 3:
         raise ValueError(f"plot_tsne needs at least 3 utterances, got {len(states)}")
     if len(states) > max_points:
@@ -168,13 +210,28 @@ def plot_tsne(
     axes = figure.add_subplot()
     if np.issubdtype(labels.dtype, np.floating):
         image = axes.scatter(points[:, 0], points[:, 1], c=labels, cmap="coolwarm", s=6)
-        figure.colorbar(image, ax=axes, label="label")
+        figure.colorbar(image, ax=axes, label="label value")
     else:
         for label in np.unique(labels):
             chosen = labels == label
-            axes.scatter(points[chosen, 0], points[chosen, 1], s=6, label=str(label))
-        axes.legend(title="label", fontsize=7, markerscale=2)
-    axes.set_title(f"t-SNE of last hidden states ({len(states)} utterances)", fontsize=9)
+            name = _class_name(int(label), class_names)
+            axes.scatter(points[chosen, 0], points[chosen, 1], s=6, label=name)
+        axes.legend(title="class", fontsize=7, markerscale=2)
+    heading = f"{title}\n" if title else ""
+    axes.set_title(
+        f"{heading}t-SNE of last hidden states ({len(states)} utterances), "
+        f"missing rate {missing_rate:g}",
+        fontsize=9,
+    )
     axes.set_xticks([])
     axes.set_yticks([])
     return save_png_atomic(figure, path)
+
+
+def _class_name(label: int, class_names: Sequence[str] | None) -> str:
+    """The name of class `label`; its index where no names are known."""
+    if class_names is None or len(class_names) == 0:
+        return str(label)
+    if not 0 <= label < len(class_names):
+        raise ValueError(f"label {label} has no name: class_names has {len(class_names)} names")
+    return class_names[label]

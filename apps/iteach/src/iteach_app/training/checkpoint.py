@@ -228,6 +228,8 @@ def _read_metadata(path: Path, data: bytes) -> dict[str, str]:
         raise CheckpointError(
             f"{path}: not a safetensors file (header is not JSON: {err})"
         ) from None
+    except RecursionError:
+        raise CheckpointError(f"{path}: safetensors header nested too deeply to read") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{path}: not a safetensors file (header is not a JSON object)")
     metadata = header.get("__metadata__") or {}
@@ -241,6 +243,8 @@ def _json(path: Path, metadata: Mapping[str, str], key: str) -> dict[str, Any]:
         value = json.loads(metadata.get(key, "{}"))
     except json.JSONDecodeError as err:
         raise CheckpointError(f"{path}: metadata {key!r} is not valid JSON ({err})") from None
+    except RecursionError:
+        raise CheckpointError(f"{path}: metadata {key!r} is nested too deeply to read") from None
     if not isinstance(value, dict):
         raise CheckpointError(f"{path}: metadata {key!r} is not a JSON object")
     return value

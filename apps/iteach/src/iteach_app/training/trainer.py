@@ -14,6 +14,7 @@ from rich.console import Console
 from iteach_app.config import TrainConfig
 from iteach_app.data import DataBundle, build_splits, fixed_batches, with_class_names
 from iteach_app.model import count_parameters
+from iteach_app.report.labels import figure_title
 from iteach_app.training import distributed
 from iteach_app.training.callbacks import (
     Checkpoints,
@@ -29,6 +30,7 @@ from iteach_app.training.evaluation import evaluate_student
 from iteach_app.training.framework import build_framework, build_optimizer
 from iteach_app.training.keep import effective_keep_at_least, single_modality_note
 from iteach_app.training.loop import TrainLoop, TrainState
+from iteach_app.training.resume_state import check_resume_state
 from iteach_app.training.run_folder import RunFolder, protocol_note
 from missing_modality import ModalityMasker, UMEResult, parse_schedule
 
@@ -74,7 +76,7 @@ class Trainer:
         self.dist = dist_info or DistInfo()
         self.verbose = verbose and self.dist.is_main
         self.console = console or Console(stderr=True, quiet=not self.verbose)
-        self.title = title or self.folder.name
+        self.title = title or " ".join(figure_title(config).split())  # model on data
         self.on_step = on_step
         self.resume = resume
         self.device = distributed.device_for(config.device, self.dist)
@@ -167,6 +169,7 @@ class Trainer:
         checkpoint = self.folder.load("last", self.config)
         restore_model(self.model, checkpoint)
         restore_optimizer(self.optimizer, checkpoint)
+        check_resume_state(checkpoint.path, checkpoint.state, self.config.epochs)
         try:
             self.state = TrainState(**checkpoint.state)
         except TypeError as err:

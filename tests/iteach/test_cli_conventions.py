@@ -1,0 +1,88 @@
+"""Command-line conventions: shell completion, --log-file, a default shown for every option."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import typer.main
+from typer.core import TyperGroup, TyperOption
+from typer.testing import CliRunner
+
+from iteach_app.cli import app
+from iteach_app.console_log import ConsoleTee
+from iteach_app.help_defaults import show_every_default
+
+runner = CliRunner()
+
+
+def test_completion_script_is_offered() -> None:
+    result = runner.invoke(app, ["--show-completion", "bash"], prog_name="iteach-app")
+    assert result.exit_code == 0
+    assert "_ITEACH_APP_COMPLETE=complete_bash" in result.output
+
+
+def _options(command, path=()):
+    if isinstance(command, TyperGroup):
+        for name, sub in command.commands.items():
+            yield from _options(sub, (*path, name))
+        return
+    for param in command.params:
+        if isinstance(param, TyperOption) and not param.is_flag and param.name != "help":
+            yield " ".join(path), param
+
+
+def _says_default(param: TyperOption) -> bool:
+    if "default" in (param.help or "") or isinstance(param.show_default, str):
+        return True
+    return param.show_default is True and param.default is not None
+
+
+def test_every_option_shows_its_default() -> None:
+    command = typer.main.get_command(app)
+    show_every_default(command)
+    missing = [
+        f"{where} {param.opts[0]}" for where, param in _options(command) if not _says_default(param)
+    ]
+    assert missing == []
+
+
+def test_train_help_shows_generated_defaults() -> None:
+    result = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "200"})
+    assert "[default: (0.0005)]" in result.output  # --lr, from the schema
+    assert "[default: (none)]" in result.output  # --data: not given
+
+
+def test_tee_keeps_finished_plain_lines_without_bars() -> None:
+    terminal, log = io.StringIO(), io.StringIO()
+    tee = ConsoleTee(terminal, log)
+    tee.write("\x1b[1mepoch 1\x1b[0m  loss 0.5\n")
+    tee.write("\x1b[?25lepochs ━━━━ 1/3\r\x1b[2K\x1b[1Aepoch 2 ━━ 5/8")
+    tee.write("\r\x1b[2Kdone ")
+    tee.write("here\n")
+    assert log.getvalue() == "epoch 1  loss 0.5\ndone here\n"
+    assert terminal.getvalue().startswith("\x1b[1mepoch 1")
+
+
+def test_log_file_appends_what_the_console_shows(tmp_path) -> None:
+    log = tmp_path / "logs" / "app.log"
+    for _ in range(2):
+        result = runner.invoke(app, ["--log-file", str(log), "evaluate", str(tmp_path / "none")])
+        assert result.exit_code == 2
+    text = log.read_text()
+    assert text.count("iteach-app --log-file") <= 2
+    assert text.count("is not an iteach-app run folder") == 2
+    assert "\x1b" not in text
+
+
+@pytest.mark.parametrize("where", ["folder", "under a file"])
+def test_log_file_that_cannot_be_written_is_one_line(tmp_path, where) -> None:
+    target = tmp_path
+    if where == "under a file":
+        (tmp_path / "plain").write_text("x")
+        target = tmp_path / "plain" / "app.log"
+    result = runner.invoke(app, ["--log-file", str(target), "params"])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: --log-file")
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
