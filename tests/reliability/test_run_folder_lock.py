@@ -107,3 +107,17 @@ def test_run_files_follow_the_umask(tmp_path: Path, umask: int, mode: int) -> No
         folder.best,
     ):
         assert path.stat().st_mode & 0o777 == mode, path
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_finished_run_without_its_checkpoints_is_not_silently_retrained(
+    tmp_path: Path, resume: bool
+) -> None:
+    run = tmp_path / "run"
+    Trainer(resolve(overrides=TINY), run, verbose=False).fit()
+    for checkpoint in (run / "checkpoints").iterdir():
+        checkpoint.unlink()
+    before = _snapshot(run)
+    with pytest.raises(RunFolderError, match="no checkpoint to resume"):
+        Trainer(resolve(overrides=TINY), run, resume=resume, verbose=False).fit()
+    assert _snapshot(run) == before

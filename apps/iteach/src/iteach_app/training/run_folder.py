@@ -72,6 +72,12 @@ class RunFolder:
                 f"{self.path} already holds a training checkpoint; resume it (--resume) or "
                 "train into another folder"
             )
+        results = [path for path in (self.ume["json"], self.metrics_json) if path.is_file()]
+        if results and not self.last.is_file():
+            raise RunFolderError(
+                f"{self.path} holds results ({results[0].name}) but no checkpoint to resume "
+                f"({self.last} is missing); train into another folder"
+            )
         if self.config_toml.is_file():
             found = self.read_config().config_hash()
             if (resume or self.last.is_file()) and found != config.config_hash():
