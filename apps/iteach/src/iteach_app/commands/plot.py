@@ -10,6 +10,7 @@ import typer
 from iteach_app.config import ConfigError
 from iteach_app.data import fixed_batches
 from iteach_app.training.evaluation import load_trained
+from iteach_app.training.keep import effective_keep_at_least
 from iteach_app.training.run_folder import RunFolder, protocol_note
 from missing_modality import plot_ume
 
@@ -57,7 +58,7 @@ def plot_run(
         class_names=names,
         missing_rate=tsne_rate,
         mask_seed=config.eval_seed,
-        keep_at_least=config.keep_at_least,
+        keep_at_least=effective_keep_at_least(config, len(data.modality_dims)),
         title=title,
     )
     written.append(tsne)
