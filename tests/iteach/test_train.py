@@ -197,4 +197,4 @@ def test_models_that_use_speakers_get_them(tiny_data) -> None:
     with_speakers = model_inputs(NeedsSpeakers(), batch, batch.features, present)
     assert torch.equal(with_speakers["speakers"], batch.speakers)
     assert "speakers" not in model_inputs(torch.nn.Linear(1, 1), batch, batch.features, present)
-    assert set(DATA_SOURCES) == {"gcnet", "synthetic"}
+    assert set(DATA_SOURCES) == {"gcnet", "synthetic", "conversations"}
