@@ -152,3 +152,36 @@ def test_compare_refuses_a_label_count_that_differs(root: Path) -> None:
     result = _invoke("compare", root / "x", root / "y", "--label", "one")
     assert result.exit_code == 2
     assert "--label" in result.output
+
+
+def test_ime_sweep_tests_each_rate_model_at_its_own_rate(root: Path) -> None:
+    """IME at R equals the UME at R of the model trained at R (same fixed test masks)."""
+    out = root / "sweep"
+    result = _invoke("sweep", "ime", "--config", root / "tiny.toml", "--model", "ae",
+                     "--epochs", 1, "--eval-rates", "0,0.5", "--out", out, "-q")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    folder = out / "synthetic-iemocap4-ae-seed0-ime"
+    ime = json.loads((folder / "ime.json").read_text())
+    assert ime["rates"] == [0.0, 0.5]
+    for index, rate in enumerate((0.0, 0.5)):
+        run = folder / f"rate{rate:g}"
+        assert (
+            json.loads((run / "config.json").read_text())["mask_schedule"] == f"constant:{rate:g}"
+        )
+        own = json.loads((run / "ume.json").read_text())["per_rate"][index]
+        assert ime["per_rate"][index] == own
+    assert (folder / "ime.png").stat().st_size > 0
+    assert "IME" in (folder / "ime.md").read_text()
+
+
+def test_fig8_trains_at_rate_07_and_tests_everywhere(root: Path) -> None:
+    out = root / "fig8"
+    result = _invoke("sweep", "fig8", "--config", root / "tiny.toml", "--model", "cpm",
+                     "--epochs", 1, "--out", out, "-q")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    folder = out / "synthetic-iemocap4-cpm-seed0-fig8"
+    assert [p.name for p in folder.glob("rate*")] == ["rate0.7"]
+    table = json.loads((folder / "fig8.json").read_text())
+    assert table["rates"] == [0.0, 0.3, 0.7]
+    own = json.loads((folder / "rate0.7" / "ume.json").read_text())
+    assert table["per_rate"] == own["per_rate"]

@@ -13,7 +13,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from iteach_app import __version__
-from iteach_app.commands import compare, data, demo, evaluate, params, plot, train
+from iteach_app.commands import compare, data, demo, evaluate, params, plot, sweep, train
 from iteach_app.commands.features import app as features_app
 
 
@@ -87,6 +87,7 @@ for module, name in ((train, "train"), (evaluate, "evaluate"), (demo, "demo"), (
     app.command(name)(one_line_errors(getattr(module, name)))
 app.command("params")(params.params)
 app.command("compare")(one_line_errors(compare.compare))
+app.command("sweep")(one_line_errors(sweep.sweep))
 data_app.command("info")(one_line_errors(data.info))
 data_app.command("synth")(one_line_errors(data.synth))
 app.add_typer(data_app, name="data")
