@@ -70,6 +70,14 @@ class TrainConfig:
     cache_dir: str | None = field(
         default=None, metadata=meta("folder for the feature cache", "data")
     )
+    standardize: Literal["none", "standard"] = field(
+        default="none",
+        metadata=meta(
+            "standard: z-score each feature dim with the training split's mean / std (unit-norm "
+            "sentence embeddings are tiny per dim; the baselines' plain linear layers need this)",
+            "data",
+        ),
+    )
     # framework and models
     framework: Framework = field(
         default="its", metadata=meta("its, ts (ablation) or pre (no teacher)", "model")
