@@ -2,7 +2,8 @@
 masks, schedule, validation selection), then `iteach-app compare` their UME tables.
 
     nice -n 10 python benchmarks/experiments/compare_baselines.py iemocap --steps 60
-    nice -n 10 python benchmarks/experiments/compare_baselines.py mosi --steps 60
+    nice -n 10 python benchmarks/experiments/compare_baselines.py mosi --steps 60 \
+        --standardize standard
 
 Budgets are in optimiser steps (converted to epochs with the training split's conversation
 count and the batch size); MMIN spends a quarter of its epochs (at least 1) pre-training its
@@ -57,9 +58,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--out", type=Path, default=Path("runs/compare_baselines"))
+    parser.add_argument("--standardize", choices=("none", "standard"), default="none")
+    parser.add_argument("--lr", type=float, default=5e-4, help="AdamW lr of every model")
     args = parser.parse_args()
     torch.set_num_threads(1)
     base = {**DATASETS[args.dataset], "batch_size": args.batch_size, "seed": args.seed}
+    base.update(standardize=args.standardize, lr=args.lr)
     base.update(device="cpu", threads=1)
     data = build_splits(resolve(base))
     steps_per_epoch = math.ceil(len(data.train) / args.batch_size)
