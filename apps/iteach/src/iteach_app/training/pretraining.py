@@ -39,6 +39,13 @@ class PretrainingPhase(Callback):
     def __init__(self, epochs: int) -> None:
         self.epochs = epochs
 
+    def on_train_begin(self, loop: TrainLoop) -> None:
+        if loop.dist.enabled and loop.state.epoch < self.epochs:
+            raise ValueError(
+                "MMIN's pre-training phase runs in one process (its step bypasses "
+                "DistributedDataParallel): train without torchrun, or with mmin_pretrain_epochs 0"
+            )
+
     def on_epoch_begin(self, loop: TrainLoop) -> None:
         student = loop.model.student
         epoch, step = loop.state.epoch, loop.state.step
