@@ -229,5 +229,5 @@ def test_registry_builds_presets_by_name_and_names_unknown_ones() -> None:
     teacher = create_model("iteach_teacher", DIMS, 4, num_layers=None, **SMALL)
     assert (len(teacher.layers), teacher.mixer_kind) == (3, "attention")
     assert create_model("nas", DIMS, 4, num_layers=2, **SMALL).mixer_kind == "nas"
-    with pytest.raises(KeyError, match="unknown model 'mmin'; registered: attention"):
-        create_model("mmin", DIMS, 4)
+    with pytest.raises(KeyError, match="unknown model 'lstm'; registered: ae, attention"):
+        create_model("lstm", DIMS, 4)

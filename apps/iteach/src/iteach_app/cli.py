@@ -14,7 +14,17 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from iteach_app import __version__
-from iteach_app.commands import data, demo, evaluate, params, plot, predict, train
+from iteach_app.commands import (
+    compare,
+    data,
+    demo,
+    evaluate,
+    params,
+    plot,
+    predict,
+    sweep,
+    train,
+)
 from iteach_app.commands.features import app as features_app
 from iteach_app.console_log import start_tee, stop_tee
 from iteach_app.help_defaults import show_every_default
@@ -104,6 +114,8 @@ for module, name in ((train, "train"), (evaluate, "evaluate"), (demo, "demo"), (
     app.command(name)(one_line_errors(getattr(module, name)))
 app.command("predict")(one_line_errors(predict.predict))
 app.command("params")(params.params)
+app.command("compare")(one_line_errors(compare.compare))
+app.command("sweep")(one_line_errors(sweep.sweep))
 data_app.command("info")(one_line_errors(data.info))
 data_app.command("synth")(one_line_errors(data.synth))
 app.add_typer(data_app, name="data")

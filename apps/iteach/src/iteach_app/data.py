@@ -17,7 +17,13 @@ from typing import Any
 
 import torch
 
-from erc_data import ERCDataset, collate_conversations, load_conversations, load_gcnet
+from erc_data import (
+    ERCDataset,
+    Standardizer,
+    collate_conversations,
+    load_conversations,
+    load_gcnet,
+)
 from erc_data.batch import ConversationBatch
 from iteach_app.config import ConfigError, TrainConfig
 from iteach_app.training.seeds import generator
@@ -142,7 +148,8 @@ def synthetic_dataset(
 
 
 def build_splits(config: TrainConfig, dataset: ERCDataset | None = None) -> DataBundle:
-    """Load (unless given) and split: IEMOCAP fold k tests Session k; val is carved from train."""
+    """Load (unless given) and split: IEMOCAP fold k tests Session k; val is carved from train;
+    with ``standardize = standard`` every split is z-scored with the training split's statistics."""
     dataset = dataset if dataset is not None else build_dataset(config)
     train, val, test = dataset.split(
         fold=config.fold, val_fraction=config.val_fraction, seed=config.seed
@@ -155,6 +162,9 @@ def build_splits(config: TrainConfig, dataset: ERCDataset | None = None) -> Data
             f"{dataset.name}: the validation split is empty (val_fraction {config.val_fraction}); "
             "raise val_fraction or use select_on = test"
         )
+    if config.standardize == "standard":
+        scaler = Standardizer("standard").fit(train)
+        train, val, test = (scaler.transform_dataset(part) for part in (train, val, test))
     return DataBundle(dataset, train, val, test)
 
 

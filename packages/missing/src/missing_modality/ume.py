@@ -8,6 +8,7 @@ the masks, and two evaluations, and two different models, see identical masks.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ class _RateStream:
 
     rate: float
     predict: Predict
+    takes_speakers: bool = False
     missing_cells: int = 0
     predictions: list[np.ndarray] = field(default_factory=list)
     labels: list[np.ndarray] = field(default_factory=list)
@@ -60,7 +62,8 @@ def evaluate_ume(
 
     ``batches`` yields objects with ``.features`` (name -> (B, L, D)), ``.utterance_mask`` (B, L)
     and ``.labels`` (B, L). ``predict(features, utterance_mask, present)`` returns (B, L, C) logits
-    (classification) or (B, L) values (regression); it runs under ``torch.no_grad()``.
+    (classification) or (B, L) values (regression); it runs under ``torch.no_grad()``. When the
+    batch has ``.speakers`` (B, L) and ``predict`` takes a ``speakers`` keyword, it gets them.
     """
     rates = check_rates(rates)
     return _evaluate(
@@ -119,7 +122,7 @@ def _evaluate(
                 "for reproducible UME numbers",
                 stacklevel=3,
             )
-    streams = [_RateStream(rate, model) for rate, model in models]
+    streams = [_RateStream(rate, model, takes_speakers(model)) for rate, model in models]
     masker: ModalityMasker | None = None
     num_classes: int | None = None
     num_utterances = 0
@@ -138,12 +141,14 @@ def _evaluate(
         num_conversations += len(keys)
         names = masker._checked_names(features, utterance_mask)
         device = features[names[0]].device
+        speakers = getattr(batch, "speakers", None)
         for stream in streams:
             present = _batch_present(valid_cpu, keys, len(names), stream.rate, seed, keep_at_least)
             present = present.to(device)
             masked = zero_fill(features, present, utterance_mask, names)
+            extra = {"speakers": speakers} if stream.takes_speakers and speakers is not None else {}
             with torch.no_grad():
-                output = stream.predict(masked, utterance_mask, present)
+                output = stream.predict(masked, utterance_mask, present, **extra)
             where = f"batch {index}, rate {stream.rate:g}"
             output = _check_output(output, tuple(utterance_mask.shape), task, num_classes, where)
             _check_finite(output, valid_cpu, where)
@@ -158,6 +163,15 @@ def _evaluate(
     return _summarise(
         streams, task, num_classes, seed, keep_at_least, masker, num_utterances, protocol
     )
+
+
+def takes_speakers(predict: Callable) -> bool:
+    """True when ``predict`` has a parameter named ``speakers`` that can be given by keyword."""
+    try:
+        parameters = inspect.signature(predict).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "speakers" and p.kind != p.POSITIONAL_ONLY for p in parameters)
 
 
 def _conversation_keys(batch: object, index: int, size: int, offset: int) -> list[str]:

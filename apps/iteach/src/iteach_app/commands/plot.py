@@ -44,6 +44,13 @@ def plot_run(
         raise ConfigError(
             f"--conversation {conversation} is out of range: the test split has {len(data.test)}"
         )
+    if not hasattr(model.student, "hidden_layer_paths"):
+        typer.echo(
+            f"note: {config.model} is a baseline: the ECCE heatmap and the t-SNE of ITEACH-Net's "
+            "fused hidden states do not apply; skipped",
+            err=True,
+        )
+        return written
     batch = fixed_batches(data.test.subset([conversation]), 1, target)[0]
     if model.student.ecce_mode != "none":
         written.append(

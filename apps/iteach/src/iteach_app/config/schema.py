@@ -21,6 +21,7 @@ from its_distill import PAPER_LAYER_WEIGHTS
 from missing_modality import DEFAULT_RATES
 
 Framework = Literal["its", "ts", "pre"]
+ModelName = Literal["iteach", "ae", "cra", "mmin", "gcnet", "cpm"]
 RealDataset = Literal["IEMOCAPFour", "IEMOCAPSix", "CMUMOSI", "CMUMOSEI"]
 SyntheticDataset = Literal["iemocap4", "iemocap6", "mosi"]
 REAL_DATASETS: tuple[str, ...] = get_args(RealDataset)
@@ -86,6 +87,14 @@ class TrainConfig:
             "data",
         ),
     )
+    standardize: Literal["none", "standard"] = field(
+        default="none",
+        metadata=meta(
+            "standard: z-score each feature dim with the training split's mean / std (unit-norm "
+            "sentence embeddings are tiny per dim; the baselines' plain linear layers need this)",
+            "data",
+        ),
+    )
     # framework and models
     framework: Framework = field(
         default="its", metadata=meta("its, ts (ablation) or pre (no teacher)", "model")
@@ -122,6 +131,23 @@ class TrainConfig:
     layer_weights: list[float] = field(
         default_factory=lambda: list(PAPER_LAYER_WEIGHTS),
         metadata=meta("distillation weights of the last 3 layers", "model", ge=0),
+    )
+    model: ModelName = field(
+        default="iteach",
+        metadata=meta(
+            "iteach (the framework's teacher/student) or a baseline trained alone on masked "
+            "inputs: ae, cra, mmin, gcnet, cpm (paper section 4.5)",
+            "model",
+        ),
+    )
+    mmin_pretrain_epochs: int = field(
+        default=10,
+        metadata=meta(
+            "MMIN: first epochs that train its complete-data teacher only (the original trains "
+            "it as a separate full run)",
+            "model",
+            ge=0,
+        ),
     )
     # optimisation
     epochs: int = field(default=100, metadata=meta("epochs", "optim", gt=0))

@@ -34,6 +34,7 @@ def validate(c: TrainConfig) -> None:
         if c.fold is not None and not c.dataset.startswith("IEMOCAP"):
             raise ConfigError(f"fold applies to IEMOCAP only; {c.dataset} has fixed splits")
     _check_models(c)
+    _check_baseline(c)
     if c.device not in ("auto", "cpu", "cuda") and not c.device.startswith("cuda:"):
         raise ConfigError(f"device must be cpu, cuda, cuda:N or auto; got {c.device!r}")
     if c.hidden_dim % c.num_heads:
@@ -67,6 +68,24 @@ def _check_models(c: TrainConfig) -> None:
         name = getattr(c, role)
         if name is not None and name not in model_names():
             raise ConfigError(f"{role} must be one of {', '.join(model_names())}; got {name!r}")
+
+
+def _check_baseline(c: TrainConfig) -> None:
+    """A baseline trains alone: no teacher / student / depth settings; MMIN needs epochs after
+    its pre-training phase."""
+    if c.model == "iteach":
+        return
+    given = [k for k in ("teacher", "student", "teacher_layers", "student_layers") if getattr(c, k)]
+    if given:
+        raise ConfigError(
+            f"model {c.model!r} trains alone with its original settings; drop "
+            f"{', '.join(given)} (they apply to model 'iteach')"
+        )
+    if c.model == "mmin" and c.epochs <= c.mmin_pretrain_epochs:
+        raise ConfigError(
+            f"epochs ({c.epochs}) must exceed mmin_pretrain_epochs ({c.mmin_pretrain_epochs}): "
+            "MMIN trains its teacher first, then itself"
+        )
 
 
 def _check_schedule(text: str) -> None:

@@ -18,6 +18,7 @@ Glossary (one word per concept, used in config, code, tables and figures):
   student 4-layer nas (`iteach_teacher`, `iteach_student`).
 """
 
+import iteach_app.model.baselines.registry  # noqa: F401  (registers the five baselines)
 from iteach_app.model.iteach import ECCE_KINDS, MIXERS, PAPER_LAYERS, ITEACHNet
 from iteach_app.model.layers import (
     CANDIDATES,

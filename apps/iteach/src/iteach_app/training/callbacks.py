@@ -33,7 +33,8 @@ def save_best(loop: TrainLoop, folder: RunFolder) -> None:
 
 class Selection(Callback):
     """UME of the student on the selection split (val, or test under the paper's protocol);
-    a better average of the selection metric marks the epoch best and saves the model."""
+    a better average of the selection metric marks the epoch best and saves the model (never an
+    epoch whose record says ``phase: pretrain``)."""
 
     def __init__(self, folder: RunFolder) -> None:
         self.folder = folder
@@ -67,8 +68,10 @@ class Selection(Callback):
         for rate, value in zip(result.rates, result.curve(key), strict=True):
             record[f"{split}_{key}@{rate:g}"] = value
         metric, state = record["selection_value"], loop.state
-        improved = not math.isnan(metric) and (
-            state.best_metric is None or metric > state.best_metric
+        improved = (
+            record.get("phase") != "pretrain"
+            and not math.isnan(metric)
+            and (state.best_metric is None or metric > state.best_metric)
         )
         record["best"] = improved
         if improved:

@@ -22,14 +22,26 @@ SPLITS = ("train", "val", "test")
 
 
 def predictor(student: nn.Module, task: str) -> Callable[..., torch.Tensor]:
-    """``predict(features, utterance_mask, present)`` for missing_modality: logits or values."""
+    """``predict(features, utterance_mask, present)`` for missing_modality: logits or values;
+    ``predict(..., speakers)`` for a student that sets ``uses_speakers`` (missing_modality passes
+    the batch's speakers to it)."""
 
     def predict(features, utterance_mask, present):
         with torch.no_grad():
             out = student(features=features, utterance_mask=utterance_mask, present=present)
         return out.squeeze(-1) if task == "regression" else out
 
-    return predict
+    def predict_with_speakers(features, utterance_mask, present, speakers):
+        with torch.no_grad():
+            out = student(
+                features=features,
+                utterance_mask=utterance_mask,
+                present=present,
+                speakers=speakers,
+            )
+        return out.squeeze(-1) if task == "regression" else out
+
+    return predict_with_speakers if getattr(student, "uses_speakers", False) else predict
 
 
 def evaluate_student(

@@ -46,7 +46,10 @@ DISTILLED_LAYERS = 3  # the paper distils the last three layers' hidden states
 
 
 def resolve_roles(config: TrainConfig) -> tuple[Role | None, Role]:
-    """The (teacher or None, student) a config trains: its preset, overridden by the config."""
+    """The (teacher or None, student) a config trains: its preset, overridden by the config; a
+    baseline (``config.model`` other than iteach) alone, as PRE (layers 0: its own depth)."""
+    if config.model != "iteach":
+        return None, Role(config.model, 0)
     preset = PRESETS[config.framework]
     student = Role(
         config.student or preset.student.model, config.student_layers or preset.student.layers
@@ -62,7 +65,10 @@ def resolve_roles(config: TrainConfig) -> tuple[Role | None, Role]:
 def build_model(
     config: TrainConfig, role: Role, modality_dims: Mapping[str, int], out_dim: int
 ) -> nn.Module:
-    """One model of ``role`` with the config's shared sizes, through the model registry."""
+    """One model of ``role`` with the config's shared sizes, through the model registry (a
+    baseline with its original hyperparameters)."""
+    if role.model == config.model != "iteach":
+        return create_model(role.model, modality_dims, out_dim)
     return create_model(
         role.model,
         modality_dims,
@@ -109,12 +115,15 @@ def build_framework(
 
 
 def build_optimizer(model: InvertedTeacherStudent, config: TrainConfig) -> torch.optim.AdamW:
-    """AdamW over each model's parameter_groups (router at router_lr) plus any projections."""
+    """AdamW over each model's parameter_groups (router at router_lr) plus any projections; a
+    model without parameter_groups (a baseline) is one group at lr."""
     groups: list[dict] = []
     seen: set[int] = set()
     for role in ("student", "teacher"):
         net: nn.Module | None = getattr(model, role)
         if net is None:
+            continue
+        if not hasattr(net, "parameter_groups"):
             continue
         for group in net.parameter_groups(config.lr, config.router_lr, config.weight_decay):
             groups.append({**group, "name": f"{role}/{group.get('name', 'params')}"})
@@ -123,7 +132,7 @@ def build_optimizer(model: InvertedTeacherStudent, config: TrainConfig) -> torch
     if rest:
         groups.append(
             {
-                "name": "projections",
+                "name": "projections" if groups else "student/params",
                 "params": rest,
                 "lr": config.lr,
                 "weight_decay": config.weight_decay,

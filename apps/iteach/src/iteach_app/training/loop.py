@@ -73,6 +73,7 @@ class TrainLoop:
         self.device, self.dist, self.state = device, dist, state
         self.callbacks = list(callbacks)
         self.num_batches = 0
+        self.step_function = run_step  # a callback may swap it for a phase (MMIN pre-training)
 
     def fire(self, event: str, *args: Any) -> None:
         """Call ``event`` on every callback, in order."""
@@ -99,7 +100,7 @@ class TrainLoop:
         self.network.train()
         for step in range(state.step, len(batches)):
             batch = collate(self.data.train, batches[step]).to(self.device)
-            result = run_step(
+            result = self.step_function(
                 self.network,
                 batch,
                 masker=self.masker,

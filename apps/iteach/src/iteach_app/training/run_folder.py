@@ -218,8 +218,8 @@ class RunFolder:
 
 
 def run_name(config: TrainConfig) -> str:
-    """``<data>-<framework>[-fold<k>]-seed<s>[-selected-on-TEST]``."""
-    parts = [config.dataset_label, config.framework]
+    """``<data>-<framework or baseline>[-fold<k>]-seed<s>[-selected-on-TEST]``."""
+    parts = [config.dataset_label, config.framework if config.model == "iteach" else config.model]
     if config.fold is not None:
         parts.append(f"fold{config.fold}")
     parts.append(f"seed{config.seed}")

@@ -4,7 +4,9 @@ student, the ITS forward, and any auxiliary losses the models define.
 Model inputs are ``features, utterance_mask, present`` plus ``speakers`` (B,L) long for a model
 class that sets ``uses_speakers = True``. A model (unwrapped) that defines ``auxiliary_loss()``
 returns a scalar computed during its last forward (e.g. a baseline's reconstruction loss); the
-step adds it to the ITS loss and logs it as ``<role>_auxiliary_loss``.
+step adds it to the ITS loss and logs it as ``<role>_auxiliary_loss``. A student that sets
+``takes_complete = True`` (the baselines) also gets ``complete``: the unmasked features, the
+targets of its imputation losses.
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ def prepare_step(
         complete = mask.unsqueeze(-1).expand_as(masked.present).clone()
         teacher_inputs = model_inputs(teacher, batch, batch.features, complete)
     student_inputs = model_inputs(student, batch, masked.features, masked.present)
+    if student is not None and getattr(student, "takes_complete", False):
+        student_inputs["complete"] = batch.features
     return StepInputs(teacher_inputs, student_inputs, batch.labels, mask, distill_where, rate)
 
 

@@ -30,6 +30,7 @@ from iteach_app.training.evaluation import evaluate_student
 from iteach_app.training.framework import build_framework, build_optimizer
 from iteach_app.training.keep import effective_keep_at_least, single_modality_note
 from iteach_app.training.loop import TrainLoop, TrainState
+from iteach_app.training.pretraining import phase_callbacks
 from iteach_app.training.resume_state import check_resume_state
 from iteach_app.training.run_folder import RunFolder, protocol_note
 from missing_modality import ModalityMasker, UMEResult, parse_schedule
@@ -107,6 +108,7 @@ class Trainer:
             self._load_last()
         display = ProgressDisplay(self.console, self.verbose)
         callbacks = [
+            *phase_callbacks(self.model.student, self.config.mmin_pretrain_epochs),
             Selection(self.folder),
             Checkpoints(self.folder),
             MetricsFiles(self.folder, self.title),
@@ -128,7 +130,7 @@ class Trainer:
             callbacks=callbacks,
         )
         display.say(
-            f"[bold]{self.title}[/]: {self.config.framework.upper()} on {self.data.dataset.name} "
+            f"[bold]{self.title}[/]: {model_label(self.config)} on {self.data.dataset.name} "
             f"({len(self.data.train)}/{len(self.data.val)}/{len(self.data.test)} conversations), "
             f"{protocol_note(self.config)}, device {self.device}; {self._parameter_note()}"
         )
@@ -191,3 +193,13 @@ class Trainer:
             if module is not None
         ]
         return " / ".join(counts) + " parameters"
+
+
+def model_label(config: TrainConfig) -> str:
+    """What a run trains, for titles and legends: ITS / TS / PRE, or the baseline's name."""
+    if config.model == "iteach":
+        return config.framework.upper()
+    return BASELINE_LABELS[config.model]
+
+
+BASELINE_LABELS = {"ae": "AE", "cra": "CRA", "mmin": "MMIN", "gcnet": "GCNet", "cpm": "CPM-Net"}

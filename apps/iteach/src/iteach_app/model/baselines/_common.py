@@ -44,6 +44,7 @@ class IncompleteBaseline(nn.Module):
     """
 
     uses_speakers: bool = False
+    takes_complete: bool = True  # forward(..., complete=) takes the unmasked features in training
 
     def __init__(self, modality_dims: Mapping[str, int], out_dim: int) -> None:
         super().__init__()

@@ -106,6 +106,10 @@ class MMIN(IncompleteBaseline):
     def finish_pretraining(self) -> None:
         """Copy the teacher's encoders into the student and freeze the teacher."""
         self.encoders.load_state_dict(self.teacher.encoders.state_dict())
+        self.freeze_teacher()
+
+    def freeze_teacher(self) -> None:
+        """Freeze the teacher without copying (a run resumed after ``finish_pretraining``)."""
         self.teacher.requires_grad_(False)
         self.teacher.eval()
         self.teacher_frozen = True

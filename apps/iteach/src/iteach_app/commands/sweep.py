@@ -1,0 +1,54 @@
+"""`iteach-app sweep ime|fig8 [options]`: the paper's IME (Table 5) or Figure 8 protocol for any
+model; one run folder per training rate, then one table and one plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from iteach_app.config import load_toml, resolve
+from iteach_app.config.options import config_options
+
+
+@config_options()
+def sweep(
+    protocol: Annotated[str, typer.Argument(help="ime (Table 5) or fig8 (trained at 0.7 only)")],
+    config_file: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="TOML config; options given here override its values"),
+    ] = None,
+    fold: Annotated[int | None, typer.Option(help="IEMOCAP test session")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed")] = None,
+    out: Annotated[Path, typer.Option(help="folder that holds the sweep folder")] = Path("runs"),
+    name: Annotated[str | None, typer.Option(help="sweep folder name (default: derived)")] = None,
+    resume: Annotated[bool, typer.Option(help="continue the sweep's unfinished runs")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress")] = False,
+    *,
+    overrides: dict[str, Any],
+) -> None:
+    """Train one model per training rate (ime) or at 0.7 alone (fig8); table + plot."""
+    from iteach_app.io import atomic_write_text
+    from iteach_app.training.protocols import run_protocol
+    from iteach_app.training.run_folder import run_name
+    from iteach_app.training.trainer import model_label
+    from missing_modality import plot_ume
+
+    file_values = load_toml(config_file) if config_file is not None else {}
+    given = {**overrides, "fold": fold, "seed": seed}
+    config = resolve(file_values, given, source=str(config_file or "options"))
+    folder = out / (name or f"{run_name(config)}-{protocol}")
+    result, runs = run_protocol(config, protocol, folder, resume=resume, verbose=not quiet)
+    label = f"{model_label(config)} {protocol.upper()} on {config.dataset_label}"
+    what = "each model tested at its own training rate" if protocol == "ime" else (
+        "trained at missing rate 0.7 only, tested at every rate"
+    )  # fmt: skip
+    text = f"# {label}\n\n{what}; model selected on the {config.select_on} split.\n\n"
+    text += result.to_markdown()
+    atomic_write_text(folder / f"{protocol}.md", text)
+    atomic_write_text(folder / f"{protocol}.csv", f"# {label}; {what}\n{result.to_csv()}")
+    atomic_write_text(folder / f"{protocol}.json", result.to_json() + "\n")
+    plot_ume({label: result}, folder / f"{protocol}.png", title=what)
+    typer.echo(text)
+    typer.echo(f"runs: {', '.join(str(p) for p in runs.values())}\nwritten: {folder}/{protocol}.*")

@@ -1,0 +1,191 @@
+"""Several finished runs -> one UME table in the paper's Table 4 layout and one plot.
+
+Runs whose configs differ only by seed form one group (a row: mean ± std over its seeds, per
+rate, average and decline); a row is labelled by its model (ITS / TS / PRE or the baseline) or
+by the labels given. Every run of a table must share the task and the evaluation rates.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from iteach_app.config import ConfigError, TrainConfig
+from iteach_app.io import atomic_write_text
+from iteach_app.report.figures import save_png_atomic
+from iteach_app.training.run_folder import SELECTION_METRIC, RunFolder
+from missing_modality import UMEResult
+
+SEED_FREE = ("seed", "device", "threads")  # what may differ inside one group
+
+
+@dataclass
+class Group:
+    """Runs that differ only by seed: their label, dataset, and UME results (one per seed)."""
+
+    label: str
+    dataset: str
+    runs: list[str] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    results: list[UMEResult] = field(default_factory=list)
+
+    def per_seed(self, metric: str) -> list[list[float]]:
+        """(seeds, rates + 2): each seed's curve, then its average and decline."""
+        return [[*r.curve(metric), r.average[metric], r.decline[metric]] for r in self.results]
+
+
+def load_groups(runs: Sequence[str | Path], labels: Sequence[str] = ()) -> list[Group]:
+    """Read each run folder's config and ume.json and group runs that differ only by seed
+    (with ``labels``, one per run: runs of one label form one group)."""
+    from iteach_app.training.trainer import model_label
+
+    if not runs:
+        raise ConfigError("compare needs at least one run folder")
+    if labels and len(labels) != len(runs):
+        raise ConfigError(f"--label given {len(labels)} times for {len(runs)} runs; give one each")
+    groups: dict[str, Group] = {}
+    first: UMEResult | None = None
+    for index, run in enumerate(runs):
+        folder = RunFolder(run)
+        config, result = folder.read_config(), folder.read_ume()
+        first = first or result
+        if result.task != first.task or list(result.rates) != list(first.rates):
+            raise ConfigError(
+                f"{folder.ume['json']}: task {result.task} at rates {list(result.rates)} differs "
+                f"from {runs[0]} ({first.task} at {list(first.rates)}); compare like with like"
+            )
+        key = labels[index] if labels else _group_key(config)
+        label = labels[index] if labels else model_label(config)
+        group = groups.setdefault(key, Group(label, config.dataset_label))
+        if config.seed in group.seeds:
+            raise ConfigError(f"{run}: seed {config.seed} appears twice in group {label!r}")
+        group.runs.append(folder.name)
+        group.seeds.append(config.seed)
+        group.results.append(result)
+    _disambiguate(list(groups.values()))
+    return list(groups.values())
+
+
+def _group_key(config: TrainConfig) -> str:
+    values = {k: v for k, v in config.to_dict().items() if k not in SEED_FREE}
+    return repr(sorted(values.items()))
+
+
+def _disambiguate(groups: list[Group]) -> None:
+    """Two groups of one label (e.g. two AE settings) get #1, #2 appended."""
+    counts: dict[str, int] = {}
+    for group in groups:
+        counts[group.label] = counts.get(group.label, 0) + 1
+    seen: dict[str, int] = {}
+    for group in groups:
+        if counts[group.label] > 1:
+            seen[group.label] = seen.get(group.label, 0) + 1
+            group.label = f"{group.label} #{seen[group.label]}"
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float | None]:
+    """Mean and sample std (None for one value)."""
+    if len(values) == 1:
+        return values[0], None
+    return statistics.mean(values), statistics.stdev(values)
+
+
+def _cell(values: Sequence[float], digits: int) -> str:
+    mean, std = mean_std(values)
+    return f"{mean:.{digits}f}" if std is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def default_metric(groups: Sequence[Group]) -> str:
+    """The selection metric of the runs' task (WAF; binary WAF for regression)."""
+    return SELECTION_METRIC[groups[0].results[0].task]
+
+
+def table_rows(groups: Sequence[Group], metric: str) -> tuple[list[str], list[list[list[float]]]]:
+    """Column names (rates, average, decline) and, per group, the per-seed values of each column."""
+    rates = groups[0].results[0].rates
+    columns = [f"{rate:g}" for rate in rates] + ["average", "decline"]
+    values = []
+    for group in groups:
+        per_seed = group.per_seed(metric)
+        values.append([[row[c] for row in per_seed] for c in range(len(columns))])
+    return columns, values
+
+
+def compare_markdown(groups: Sequence[Group], metric: str, digits: int = 4) -> str:
+    """Table 4 layout: a row per model (mean ± std over seeds), a column per missing rate,
+    then average and decline."""
+    columns, values = table_rows(groups, metric)
+    datasets = sorted({g.dataset for g in groups})
+    lines = [
+        f"UME {metric} on {', '.join(datasets)} (test split; mean ± std over seeds)",
+        "",
+        "| model | seeds | " + " | ".join(columns) + " |",
+        "|---|---:|" + "---:|" * len(columns),
+    ]
+    for group, cells in zip(groups, values, strict=True):
+        text = " | ".join(_cell(v, digits) for v in cells)
+        lines.append(f"| {group.label} | {len(group.seeds)} | {text} |")
+    return "\n".join(lines) + "\n"
+
+
+def compare_csv(groups: Sequence[Group], metric: str) -> str:
+    """One row per model and column: model, dataset, column, mean, std, seeds."""
+    columns, values = table_rows(groups, metric)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["model", "dataset", "metric", "column", "mean", "std", "seeds"])
+    for group, cells in zip(groups, values, strict=True):
+        for column, cell in zip(columns, cells, strict=True):
+            mean, std = mean_std(cell)
+            writer.writerow(
+                [group.label, group.dataset, metric, column, f"{mean:.6f}",
+                 "" if std is None else f"{std:.6f}", len(cell)]
+            )  # fmt: skip
+    return buffer.getvalue()
+
+
+def plot_compare(groups: Sequence[Group], metric: str, path: str | Path, title: str = "") -> Path:
+    """Metric vs missing rate, one line per model, a band of ± one std over seeds."""
+    figure = Figure(figsize=(6.4, 4.2))
+    axes = figure.add_subplot()
+    rates = list(groups[0].results[0].rates)
+    for group in groups:
+        curves = [r.curve(metric) for r in group.results]
+        means = [statistics.mean(column) for column in zip(*curves, strict=True)]
+        (line,) = axes.plot(rates, means, marker="o", label=f"{group.label} (n={len(curves)})")
+        if len(curves) > 1:
+            stds = [statistics.stdev(column) for column in zip(*curves, strict=True)]
+            low = [m - s for m, s in zip(means, stds, strict=True)]
+            high = [m + s for m, s in zip(means, stds, strict=True)]
+            axes.fill_between(rates, low, high, color=line.get_color(), alpha=0.2)
+    datasets = ", ".join(sorted({g.dataset for g in groups}))
+    axes.set_title(title or f"UME on {datasets}", fontsize=10)
+    axes.set_xlabel("missing rate")
+    axes.set_ylabel(metric)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    return save_png_atomic(figure, path)
+
+
+def write_comparison(
+    groups: Sequence[Group], out: str | Path, metric: str | None = None, title: str = ""
+) -> dict[str, Path]:
+    """compare.md, compare.csv and compare.png in ``out``."""
+    metric = metric or default_metric(groups)
+    known = groups[0].results[0].metrics
+    if metric not in known:
+        raise ConfigError(f"--metric {metric!r}: these runs hold {', '.join(known)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {ext: out / f"compare.{ext}" for ext in ("md", "csv", "png")}
+    atomic_write_text(paths["md"], compare_markdown(groups, metric))
+    atomic_write_text(paths["csv"], compare_csv(groups, metric))
+    plot_compare(groups, metric, paths["png"], title)
+    return paths
