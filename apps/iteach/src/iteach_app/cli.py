@@ -87,6 +87,7 @@ for module, name in ((train, "train"), (evaluate, "evaluate"), (demo, "demo"), (
     app.command(name)(one_line_errors(getattr(module, name)))
 app.command("params")(params.params)
 data_app.command("info")(one_line_errors(data.info))
+data_app.command("audit")(one_line_errors(data.audit))
 data_app.command("synth")(one_line_errors(data.synth))
 app.add_typer(data_app, name="data")
 app.add_typer(features_app, name="features")

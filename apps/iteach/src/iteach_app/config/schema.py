@@ -69,6 +69,12 @@ class TrainConfig:
     cache_dir: str | None = field(
         default=None, metadata=meta("folder for the feature cache", "data")
     )
+    standardize: Literal["standard", "none"] = field(
+        default="standard",
+        metadata=meta(
+            "per-modality feature standardisation fit on the training split (none: raw)", "data"
+        ),
+    )
     # framework and models
     framework: Framework = field(
         default="its", metadata=meta("its, ts (ablation) or pre (no teacher)", "model")
@@ -105,6 +111,13 @@ class TrainConfig:
     layer_weights: list[float] = field(
         default_factory=lambda: list(PAPER_LAYER_WEIGHTS),
         metadata=meta("distillation weights of the last 3 layers", "model", ge=0),
+    )
+    fusion_gates: Literal["tanh", "none"] = field(
+        default="tanh",
+        metadata=meta("zero-initialised tanh gates on the cross-modal fusion, or none", "model"),
+    )
+    input_norm: Literal["layernorm", "none"] = field(
+        default="none", metadata=meta("LayerNorm after each input projection, or none", "model")
     )
     # optimisation
     epochs: int = field(default=100, metadata=meta("epochs", "optim", gt=0))

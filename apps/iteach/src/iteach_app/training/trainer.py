@@ -29,6 +29,7 @@ from iteach_app.training.evaluation import evaluate_student
 from iteach_app.training.framework import build_framework, build_optimizer
 from iteach_app.training.loop import TrainLoop, TrainState
 from iteach_app.training.run_folder import RunFolder, protocol_note
+from iteach_app.training.standardization import fit_input_statistics
 from missing_modality import ModalityMasker, UMEResult, parse_schedule
 
 
@@ -83,6 +84,9 @@ class Trainer:
         ).to(self.device)
         self.optimizer = build_optimizer(self.model, config)
         self.state = TrainState()
+        self.notes: list[str] = []
+        if not (resume and self.folder.last.is_file()):
+            self.notes = fit_input_statistics(self.model, self.data.train, config.standardize)
 
     def fit(self) -> RunResult:
         """Train (or continue) to ``config.epochs`` epochs, then write the final UME on test."""
@@ -128,6 +132,13 @@ class Trainer:
             f"({len(self.data.train)}/{len(self.data.val)}/{len(self.data.test)} conversations), "
             f"{protocol_note(self.config)}, device {self.device}; {self._parameter_note()}"
         )
+        for note in self.notes:
+            display.say(f"warning: {note}")
+        if self.verbose and not self.state.global_step:
+            from iteach_app.report.audit import audit_modalities
+
+            for line in audit_modalities(self.data).short_lines():
+                display.say(f"audit {line}")
         try:
             loop.run()
         finally:
