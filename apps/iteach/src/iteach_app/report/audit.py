@@ -4,7 +4,9 @@ against the majority class, with warnings for modalities at chance or at a forei
 The probe (scikit-learn LogisticRegression, or Ridge for regression datasets, on standardised
 utterance vectors) is fit on the training split only and scored on the validation split (the
 test split when there is no validation split); it says how much each modality carries on its
-own before any model is trained.
+own before any model is trained. "At chance" means not better than the larger of the
+majority-class score and the mean score of guesses drawn from the training label distribution
+(on balanced classes the WAF of a random guess is well above that of the majority class).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from erc_data import ERCDataset
 from iteach_app.data import DataBundle
 from missing_modality import binary_weighted_f1, weighted_f1
 
-CHANCE_MARGIN = 0.02  # a probe must beat the majority-class score by more than this
+CHANCE_MARGIN = 0.05  # a probe must beat the chance score by more than this
 SCALE_RATIO = 10.0  # mean norms further apart than this are flagged
 PROBE_ROWS = 20000  # training rows the probe sees at most (a seeded subsample beyond)
 
@@ -48,6 +50,7 @@ class AuditReport:
     metric: str
     split: str
     majority: float
+    chance: float
     modalities: list[ModalityAudit]
     warnings: list[str] = field(default_factory=list)
 
@@ -55,13 +58,13 @@ class AuditReport:
         """A markdown table, one row per modality, then the warnings."""
         lines = [
             f"| modality | dims | mean norm | per-dim std | {self.split} {self.metric} (probe) "
-            "| majority |",
-            "|---|---:|---:|---|---:|---:|",
+            "| majority | chance |",
+            "|---|---:|---:|---|---:|---:|---:|",
         ]
         for m in self.modalities:
             lines.append(
                 f"| {m.name} | {m.dim} | {m.mean_norm:.3g} | {m.std_min:.3g} .. {m.std_max:.3g} "
-                f"| {m.probe:.3f} | {self.majority:.3f} |"
+                f"| {m.probe:.3f} | {self.majority:.3f} | {self.chance:.3f} |"
             )
         return "\n".join(lines + [f"warning: {w}" for w in self.warnings]) + "\n"
 
@@ -70,7 +73,7 @@ class AuditReport:
         lines = [
             f"{m.name}: {m.dim} dims, mean norm {m.mean_norm:.3g}, std {m.std_min:.2g}.."
             f"{m.std_max:.2g}, probe {self.split} {self.metric} {m.probe:.3f} "
-            f"(majority {self.majority:.3f})"
+            f"(majority {self.majority:.3f}, chance {self.chance:.3f})"
             for m in self.modalities
         ]
         return lines + [f"warning: {w}" for w in self.warnings]
@@ -86,6 +89,7 @@ def audit_modalities(
     y_train = _labels(bundle.train)
     y_score = _labels(scored)
     majority = _majority_score(y_train, y_score, regression)
+    chance = max(majority, _prior_guess_score(y_train, y_score, regression))
     rows = []
     for name, dim in bundle.modality_dims.items():
         x_train, keep_train = _rows(bundle.train, name)
@@ -105,12 +109,13 @@ def audit_modalities(
                 probe,
             )
         )
-    report = AuditReport(metric, split, majority, rows)
+    report = AuditReport(metric, split, majority, chance, rows)
     for m in rows:
-        if m.probe <= majority + margin:
+        if m.probe <= chance + margin:
             report.warnings.append(
                 f"modality {m.name!r} scores at chance: probe {split} {metric} {m.probe:.3f} vs "
-                f"majority class {majority:.3f}; it may carry no label information"
+                f"chance {chance:.3f} (majority class {majority:.3f}); it may carry no label "
+                "information"
             )
     for a, b in itertools.permutations(rows, 2):
         if a.mean_norm > scale_ratio * max(b.mean_norm, 1e-12):
@@ -150,6 +155,28 @@ def _majority_score(y_train: np.ndarray, y_score: np.ndarray, regression: bool) 
         return _score(np.full(len(y_score), sign), y_score, True)
     values, counts = np.unique(y_train, return_counts=True)
     return _score(np.full(len(y_score), values[counts.argmax()]), y_score, False)
+
+
+def _prior_guess_score(
+    y_train: np.ndarray, y_score: np.ndarray, regression: bool, draws: int = 20
+) -> float:
+    """Mean score of guesses drawn (seeded) from the training split's label distribution."""
+    rng = np.random.default_rng(0)
+    if regression:
+        values, counts = np.array([-1.0, 1.0]), np.array([(y_train < 0).sum(), (y_train > 0).sum()])
+    else:
+        values, counts = np.unique(y_train, return_counts=True)
+    if counts.sum() == 0:
+        return 0.0
+    p = counts / counts.sum()
+    return float(
+        np.mean(
+            [
+                _score(rng.choice(values, len(y_score), p=p), y_score, regression)
+                for _ in range(draws)
+            ]
+        )
+    )
 
 
 def _probe(
