@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--out", type=Path, default=Path("runs/compare_baselines"))
-    parser.add_argument("--standardize", choices=("none", "standard"), default="none")
+    parser.add_argument("--standardize", choices=("none", "standard"), default="standard")
     parser.add_argument("--lr", type=float, default=5e-4, help="AdamW lr of every model")
     args = parser.parse_args()
     torch.set_num_threads(1)

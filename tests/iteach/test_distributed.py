@@ -16,6 +16,7 @@ from safetensors.torch import load_file
 from iteach_app.data import build_splits, chunks, collate, epoch_order
 from iteach_app.training.distributed import DistInfo, detect, shard
 from iteach_app.training.framework import build_framework, build_optimizer
+from iteach_app.training.standardization import fit_input_statistics
 from iteach_app.training.step import run_step
 from missing_modality import ModalityMasker, parse_schedule
 
@@ -83,6 +84,7 @@ def test_two_gloo_ranks_match_one_process(tmp_path: Path, make_config) -> None:
     config = make_config(**overrides)
     data = build_splits(config)
     model = build_framework(config, data.modality_dims, data.out_dim, data.task)
+    fit_input_statistics(model, data.train, config.standardize)
     optimizer = build_optimizer(model, config)
     masker = ModalityMasker(model.student.modalities, keep_at_least=1)
     schedule = parse_schedule(config.mask_schedule)

@@ -19,7 +19,6 @@ import torch
 
 from erc_data import (
     ERCDataset,
-    Standardizer,
     collate_conversations,
     load_conversations,
     load_gcnet,
@@ -148,8 +147,10 @@ def synthetic_dataset(
 
 
 def build_splits(config: TrainConfig, dataset: ERCDataset | None = None) -> DataBundle:
-    """Load (unless given) and split: IEMOCAP fold k tests Session k; val is carved from train;
-    with ``standardize = standard`` every split is z-scored with the training split's statistics."""
+    """Load (unless given) and split: IEMOCAP fold k tests Session k; val is carved from train.
+
+    Features stay raw here: the models standardise their inputs themselves (FeatureStandardizer,
+    fit on the training split by the trainer and stored in every checkpoint)."""
     dataset = dataset if dataset is not None else build_dataset(config)
     train, val, test = dataset.split(
         fold=config.fold, val_fraction=config.val_fraction, seed=config.seed
@@ -162,9 +163,6 @@ def build_splits(config: TrainConfig, dataset: ERCDataset | None = None) -> Data
             f"{dataset.name}: the validation split is empty (val_fraction {config.val_fraction}); "
             "raise val_fraction or use select_on = test"
         )
-    if config.standardize == "standard":
-        scaler = Standardizer("standard").fit(train)
-        train, val, test = (scaler.transform_dataset(part) for part in (train, val, test))
     return DataBundle(dataset, train, val, test)
 
 

@@ -1,4 +1,5 @@
-"""`iteach-app data info` / `data synth`: inspect a dataset, or write a synthetic one."""
+"""`iteach-app data info` / `data audit` / `data synth`: inspect a dataset, audit its modalities,
+or write a synthetic one."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ DATA_FIELDS = (
     "labels",
     "val_fraction",
 )
+AUDIT_FIELDS = (*DATA_FIELDS, "synthetic_max_length", "cache_dir")
 
 
 @config_options(exclude=tuple(f for f in FIELD_NAMES if f not in DATA_FIELDS))
@@ -52,6 +54,27 @@ def info(
             counts = {ds.label_names[k]: n for k, n in counts.items()}
         lines.append(f"labels       {counts}")
     typer.echo("\n".join(lines))
+
+
+@config_options(exclude=tuple(f for f in FIELD_NAMES if f not in AUDIT_FIELDS))
+def audit(
+    fold: Annotated[int | None, typer.Option(help="IEMOCAP fold to split on", min=1, max=5)] = None,
+    seed: Annotated[int, typer.Option(help="seed of the validation carve", min=0)] = 0,
+    *,
+    overrides: dict[str, Any],
+) -> None:
+    """Per modality: dims, mean norm, per-dim std range and a linear probe's validation score
+    (fit on train) against the majority class; warns of modalities at chance or >10x in scale."""
+    from iteach_app.data import build_splits
+    from iteach_app.report.audit import audit_modalities
+
+    config = resolve(overrides={**overrides, "fold": fold, "seed": seed}, source="options")
+    bundle = build_splits(config)
+    typer.echo(
+        f"{bundle.dataset.name}: {len(bundle.train)}/{len(bundle.val)}/{len(bundle.test)} "
+        "conversations (train/val/test); probes fit on train\n"
+    )
+    typer.echo(audit_modalities(bundle).to_markdown(), nl=False)
 
 
 GCNET_NAMES = {"iemocap4": "IEMOCAPFour", "iemocap6": "IEMOCAPSix", "mosi": "CMUMOSI"}

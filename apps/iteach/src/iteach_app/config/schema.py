@@ -87,12 +87,10 @@ class TrainConfig:
             "data",
         ),
     )
-    standardize: Literal["none", "standard"] = field(
-        default="none",
+    standardize: Literal["standard", "none"] = field(
+        default="standard",
         metadata=meta(
-            "standard: z-score each feature dim with the training split's mean / std (unit-norm "
-            "sentence embeddings are tiny per dim; the baselines' plain linear layers need this)",
-            "data",
+            "per-modality feature standardisation fit on the training split (none: raw)", "data"
         ),
     )
     # framework and models
@@ -148,6 +146,13 @@ class TrainConfig:
             "model",
             ge=0,
         ),
+    )
+    fusion_gates: Literal["tanh", "none"] = field(
+        default="tanh",
+        metadata=meta("zero-initialised tanh gates on the cross-modal fusion, or none", "model"),
+    )
+    input_norm: Literal["layernorm", "none"] = field(
+        default="none", metadata=meta("LayerNorm after each input projection, or none", "model")
     )
     # optimisation
     epochs: int = field(default=100, metadata=meta("epochs", "optim", gt=0))

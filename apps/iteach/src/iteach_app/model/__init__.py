@@ -12,6 +12,9 @@ Glossary (one word per concept, used in config, code, tables and figures):
 - block: norm + mixer + residual, norm + MLP + residual (MetaFormer), one per modality.
 - fusion: cross-attention of the other modalities into the query modality; missing
   modalities are masked as keys. Its output is a layer's hidden state H.
+- standardizer: per-modality (x - mean) / std at the model's input (FeatureStandardizer), its
+  statistics buffers fitted on the training split; missing and padded rows stay zero.
+- gated fusion: each cross-attention update scaled by tanh of a zero-initialised gate.
 - encoder layer: the blocks of all modalities, then fusion.
 - teacher / student: ITS trains a teacher on complete inputs and a student on masked ones,
   distilling the last three layers' H; the paper's teacher is 3-layer attention, its
@@ -28,6 +31,7 @@ from iteach_app.model.layers import (
     CrossFusionBlock,
     CrossModalFusion,
     EncoderLayer,
+    FeatureStandardizer,
     MaxPoolMixer,
     MetaFormerBlock,
     NASMixer,
@@ -55,6 +59,7 @@ __all__ = [
     "CrossFusionBlock",
     "CrossModalFusion",
     "EncoderLayer",
+    "FeatureStandardizer",
     "ITEACHNet",
     "MaxPoolMixer",
     "MetaFormerBlock",

@@ -12,6 +12,7 @@ from torch import nn
 from ecce import ECCE
 from iteach_app.model.inputs import check_inputs
 from iteach_app.model.layers import AttentionMixer, EncoderLayer, NASMixer, Router
+from iteach_app.model.layers.standardize import FeatureStandardizer
 from iteach_app.model.registry import register_model
 
 MIXERS: dict[str, type[nn.Module]] = {"attention": AttentionMixer, "nas": NASMixer}
@@ -34,6 +35,13 @@ class ITEACHNet(nn.Module):
     of width `ecce_dim` over `window` utterances, then the global span mean), "global" (local
     = identity) or "none" (no bias). Each modality's ECCE bias is computed once per forward on
     its projected input and shared by every layer.
+
+    Robust fusion (issue 11): `standardizer` (a FeatureStandardizer, identity until the trainer
+    loads the training split's statistics) standardises every modality at the input;
+    `gated_fusion` (default on) scales each cross-attention update by tanh of a zero-initialised
+    per-channel gate, so the model starts as the query modality alone and lets another modality
+    in only where it lowers the loss; `input_norm` adds a LayerNorm after each input projection
+    (off: it measured worse on validation, see the README).
     """
 
     uses_speakers = False  # forward takes no speakers (B,L); a model that needs them sets True
@@ -56,6 +64,8 @@ class ITEACHNet(nn.Module):
         dropout: float = 0.1,
         drop_path: float = 0.0,
         query_modality: str = "text",
+        gated_fusion: bool = True,
+        input_norm: bool = False,
     ) -> None:
         super().__init__()
         if not modality_dims:
@@ -79,8 +89,12 @@ class ITEACHNet(nn.Module):
         self.mixer_kind = mixer if isinstance(mixer, str) else mixer.__name__
         self.ecce_mode = ecce
 
+        self.standardizer = FeatureStandardizer(self.modality_dims)
         self.input_proj = nn.ModuleDict(
             {name: nn.Linear(dim, hidden_dim) for name, dim in self.modality_dims.items()}
+        )
+        self.input_norm = nn.ModuleDict(
+            {name: LayerNorm(hidden_dim) for name in self.modality_dims} if input_norm else {}
         )
         self.input_drop = nn.Dropout(dropout)
         self.ecce = nn.ModuleDict(
@@ -100,6 +114,7 @@ class ITEACHNet(nn.Module):
                 cross_attn_ratio=cross_attn_ratio,
                 drop=dropout,
                 drop_path=rate,
+                gated_fusion=gated_fusion,
             )
             for rate in rates
         )
@@ -123,12 +138,13 @@ class ITEACHNet(nn.Module):
         present: torch.Tensor | None,
     ) -> dict[str, torch.Tensor]:
         check_inputs(features, utterance_mask, present, self.modality_dims, self.modalities)
+        standardized = self.standardizer(features, utterance_mask, present)
         states = {}
-        for index, name in enumerate(self.modalities):
-            x = features[name]
-            if present is not None:
-                x = torch.where(present[..., index, None], x, torch.zeros_like(x))
-            states[name] = self.input_drop(self.input_proj[name](x))
+        for name in self.modalities:
+            x = self.input_proj[name](standardized[name])
+            if name in self.input_norm:
+                x = self.input_norm[name](x)
+            states[name] = self.input_drop(x)
         return states
 
     def _biases(

@@ -81,6 +81,8 @@ def build_model(
         max_distance=config.max_distance,
         ecce=config.ecce,
         dropout=config.dropout,
+        gated_fusion=config.fusion_gates == "tanh",
+        input_norm=config.input_norm == "layernorm",
     )
 
 

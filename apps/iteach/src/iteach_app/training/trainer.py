@@ -33,6 +33,7 @@ from iteach_app.training.loop import TrainLoop, TrainState
 from iteach_app.training.pretraining import phase_callbacks
 from iteach_app.training.resume_state import check_resume_state
 from iteach_app.training.run_folder import RunFolder, protocol_note
+from iteach_app.training.standardization import fit_input_statistics
 from missing_modality import ModalityMasker, UMEResult, parse_schedule
 
 
@@ -88,6 +89,9 @@ class Trainer:
         ).to(self.device)
         self.optimizer = build_optimizer(self.model, config)
         self.state = TrainState()
+        self.notes: list[str] = []
+        if not (resume and self.folder.last.is_file()):
+            self.notes = fit_input_statistics(self.model, self.data.train, config.standardize)
 
     def fit(self) -> RunResult:
         """Train (or continue) to ``config.epochs`` epochs, then write the final UME on test."""
@@ -137,6 +141,13 @@ class Trainer:
         note = single_modality_note(self.config, len(self.data.modality_dims))
         if note is not None:
             display.say(note)
+        for note in self.notes:
+            display.say(f"warning: {note}")
+        if self.verbose and not self.state.global_step:
+            from iteach_app.report.audit import audit_modalities
+
+            for line in audit_modalities(self.data).short_lines():
+                display.say(f"audit {line}")
         try:
             loop.run()
         finally:

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
+from iteach_app.model.layers.standardize import FeatureStandardizer
+
 
 def fc_stack(in_dim: int, hidden: Sequence[int], out_dim: int, dropout: float) -> nn.Sequential:
     """(Linear, ReLU, Dropout) per hidden width, then a Linear to ``out_dim`` (MMIN's FC stack)."""
@@ -37,7 +39,8 @@ def reconstruction_loss(
 
 
 class IncompleteBaseline(nn.Module):
-    """Base of the five baselines: checks inputs, keeps the last forward's auxiliary loss.
+    """Base of the five baselines: checks inputs, standardises them (``standardizer``, identity
+    until the trainer loads the training split's statistics), keeps the last auxiliary loss.
 
     Subclasses implement ``_forward(features, utterance_mask, present, speakers, complete)``
     returning (B, L, out_dim) logits and set ``self._aux`` (a scalar tensor).
@@ -62,6 +65,7 @@ class IncompleteBaseline(nn.Module):
         self.modality_dims = dict(modality_dims)
         self.modalities = tuple(modality_dims)
         self.out_dim = out_dim
+        self.standardizer = FeatureStandardizer(self.modality_dims)
         self._aux: Tensor = torch.zeros(())
 
     def auxiliary_loss(self) -> Tensor:
@@ -85,12 +89,10 @@ class IncompleteBaseline(nn.Module):
         reconstruction targets of missing modalities (the original methods' imputation loss);
         without it the auxiliary loss reconstructs the present modalities only."""
         present = self._check(features, utterance_mask, present, speakers)
-        real = utterance_mask.unsqueeze(-1).to(next(iter(features.values())).dtype)
-        seen = present.to(real.dtype)
-        feats = {m: features[m] * seen[..., i : i + 1] for i, m in enumerate(self.modalities)}
+        feats = self.standardizer(features, utterance_mask, present)
         if complete is not None:
             self._check(complete, utterance_mask, None, None, what="complete")
-            complete = {m: complete[m] * real for m in self.modalities}
+            complete = self.standardizer(complete, utterance_mask)
         return self._forward(feats, utterance_mask, present, speakers, complete)
 
     def _forward(

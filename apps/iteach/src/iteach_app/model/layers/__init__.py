@@ -12,6 +12,7 @@ from iteach_app.model.layers.mixers import (
     Router,
     UtteranceMlpMixer,
 )
+from iteach_app.model.layers.standardize import FeatureStandardizer, ModalityStatistics
 
 __all__ = [
     "CANDIDATES",
@@ -21,8 +22,10 @@ __all__ = [
     "CrossFusionBlock",
     "CrossModalFusion",
     "EncoderLayer",
+    "FeatureStandardizer",
     "MaxPoolMixer",
     "MetaFormerBlock",
+    "ModalityStatistics",
     "NASMixer",
     "Router",
     "UtteranceMlpMixer",

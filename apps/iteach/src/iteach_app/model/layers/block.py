@@ -62,6 +62,7 @@ class EncoderLayer(nn.Module):
         cross_attn_ratio: float = 0.5,
         drop: float = 0.0,
         drop_path: float = 0.0,
+        gated_fusion: bool = False,
     ) -> None:
         super().__init__()
         self.modalities = tuple(modalities)
@@ -85,6 +86,7 @@ class EncoderLayer(nn.Module):
             attn_ratio=cross_attn_ratio,
             drop=drop,
             drop_path=drop_path,
+            gated=gated_fusion,
         )
 
     def forward(

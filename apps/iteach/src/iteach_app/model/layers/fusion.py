@@ -53,7 +53,12 @@ class CrossAttention(nn.Module):
 
 
 class CrossFusionBlock(nn.Module):
-    """query + drop_path(cross_attn(norm_q(query), norm_kv(context), key_valid))."""
+    """query + drop_path(tanh(gate) * cross_attn(norm_q(query), norm_kv(context), key_valid)).
+
+    With `gated`, `gate` (dim,) starts at zero, so the block starts as the identity (the query
+    modality alone) and lets the other modality in only as far as it lowers the loss (issue 11);
+    without it the update is added as is.
+    """
 
     def __init__(
         self,
@@ -63,17 +68,21 @@ class CrossFusionBlock(nn.Module):
         attn_ratio: float = 0.5,
         drop: float = 0.0,
         drop_path: float = 0.0,
+        gated: bool = False,
     ) -> None:
         super().__init__()
         self.norm_q = LayerNorm(dim)
         self.norm_kv = LayerNorm(dim)
         self.attn = CrossAttention(dim, num_heads, attn_ratio=attn_ratio, proj_drop=drop)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.gate = nn.Parameter(torch.zeros(dim)) if gated else None
 
     def forward(
         self, query: torch.Tensor, context: torch.Tensor, key_valid: torch.Tensor
     ) -> torch.Tensor:
         update = self.attn(self.norm_q(query), self.norm_kv(context), key_valid)
+        if self.gate is not None:
+            update = torch.tanh(self.gate) * update
         return query + self.drop_path(update)
 
 
@@ -82,7 +91,8 @@ class CrossModalFusion(nn.Module):
 
     `forward(query (B,L,D), contexts {name: (B,L,D)}, key_valid {name: (B,L) bool}) -> (B,L,D)`.
     Its output is the layer's hidden state H (the module path hooked for distillation). With no
-    source (a single-modality model) it returns the query unchanged.
+    source (a single-modality model) it returns the query unchanged. `gated`: zero-initialised
+    tanh gates on every block (see CrossFusionBlock).
     """
 
     def __init__(
@@ -94,13 +104,19 @@ class CrossModalFusion(nn.Module):
         attn_ratio: float = 0.5,
         drop: float = 0.0,
         drop_path: float = 0.0,
+        gated: bool = False,
     ) -> None:
         super().__init__()
         self.sources = tuple(sources)
         self.blocks = nn.ModuleDict(
             {
                 name: CrossFusionBlock(
-                    dim, num_heads, attn_ratio=attn_ratio, drop=drop, drop_path=drop_path
+                    dim,
+                    num_heads,
+                    attn_ratio=attn_ratio,
+                    drop=drop,
+                    drop_path=drop_path,
+                    gated=gated,
                 )
                 for name in self.sources
             }
