@@ -2,8 +2,7 @@
 masks, schedule, validation selection), then `iteach-app compare` their UME tables.
 
     nice -n 10 python benchmarks/experiments/compare_baselines.py iemocap --steps 60
-    nice -n 10 python benchmarks/experiments/compare_baselines.py mosi --steps 60 \
-        --standardize standard
+    nice -n 10 python benchmarks/experiments/compare_baselines.py mosi --steps 60
 
 Budgets are in optimiser steps (converted to epochs with the training split's conversation
 count and the batch size); MMIN spends a quarter of its epochs (at least 1) pre-training its

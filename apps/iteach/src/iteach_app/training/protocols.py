@@ -15,6 +15,7 @@ from pathlib import Path
 from iteach_app.config import TrainConfig
 from iteach_app.data import DataBundle, fixed_batches
 from iteach_app.training.evaluation import load_trained, predictor
+from iteach_app.training.keep import effective_keep_at_least
 from iteach_app.training.trainer import Trainer
 from missing_modality import UMEResult, evaluate_ime
 
@@ -75,6 +76,6 @@ def ime_result(runs: dict[float, Path], config: TrainConfig) -> UMEResult:
         batches,
         seed=config.eval_seed,
         task=data.task,
-        keep_at_least=min(config.keep_at_least, len(data.modality_dims)),
+        keep_at_least=effective_keep_at_least(config, len(data.modality_dims)),
         modalities=tuple(data.modality_dims),
     )
