@@ -45,10 +45,10 @@ def stack(
     return np.concatenate(rows), np.concatenate(labels)
 
 
-def iemocap(root: Path, name: str, context: bool) -> float:
-    """Weighted F1 on Session 5 of a logistic regression trained on Sessions 1-4."""
+def iemocap(root: Path, name: str, context: bool, fold: int = 5) -> float:
+    """Weighted F1 on Session ``fold`` of a logistic regression trained on the other sessions."""
     ds = load_gcnet(root / "IEMOCAP", name, {"text": TEXT})
-    train, _, test = ds.split(fold=5, val_fraction=0.0)
+    train, _, test = ds.split(fold=fold, val_fraction=0.0)
     x_tr, y_tr = stack(train, "text", context)
     x_te, y_te = stack(test, "text", context)
     clf = LogisticRegression(max_iter=2000).fit(x_tr, y_tr)
