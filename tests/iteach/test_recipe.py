@@ -161,10 +161,12 @@ def test_early_stopping_counts_epochs_since_the_best() -> None:
         request_stop=stops.append,
     )
     stopper.on_epoch_closed(loop)
-    assert stops == [] and said == []
+    assert stops == []
+    assert said == []
     loop.state.epoch = 4
     stopper.on_epoch_closed(loop)
-    assert len(stops) == 1 and "best epoch 2" in said[0]
+    assert len(stops) == 1
+    assert "best epoch 2" in said[0]
     assert stopper.exhausted(TrainState(epoch=2, best_epoch=None))
     with pytest.raises(ValueError, match="patience"):
         EarlyStopping(0, said.append)
@@ -234,3 +236,25 @@ def test_a_resolved_config_keeps_its_values_when_read_back(tmp_path: Path) -> No
 def test_an_unknown_preset_is_named() -> None:
     with pytest.raises(ConfigError, match="preset must be one of default, paper; got 'fast'"):
         resolve(overrides={**TINY_DATA, "preset": "fast"})
+
+
+def test_a_run_folder_written_before_presets_keeps_its_hash(tmp_path: Path) -> None:
+    """A config.toml without the recipe fields reads back as the paper's recipe, and the hash
+    (sha256 of the old fields' JSON) is the one its checkpoints were written with."""
+    import hashlib
+
+    from iteach_app.config import to_toml
+    from iteach_app.config.schema import NEUTRAL, UNHASHED
+    from iteach_app.training.run_folder import RunFolder
+
+    paper = resolve(overrides={**TINY_DATA, "preset": "paper"})
+    new_keys = {*NEUTRAL, "preset"}
+    old_text = "\n".join(
+        line for line in to_toml(paper).splitlines() if line.split(" =")[0] not in new_keys
+    )
+    (tmp_path / "config.toml").write_text(old_text + "\n")
+    again = RunFolder(tmp_path).read_config()
+    assert {k: getattr(again, k) for k in PAPER} == PAPER
+    old = {k: v for k, v in paper.to_dict().items() if k not in new_keys and k not in UNHASHED}
+    text = json.dumps(old, sort_keys=True, separators=(",", ":"))
+    assert again.config_hash() == hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -4,7 +4,9 @@ flag and bounds live here alone; the TOML reader, the CLI options and the checks
 A field's metadata: ``help`` (CLI help), ``group`` (data / model / optim / eval / run: a CLI help
 panel), optional ``flag`` (a short flag such as ``-b``), bounds ``gt`` / ``ge`` / ``lt`` / ``le``,
 ``odd``, ``hashed=False`` (does not change what a run computes: left out of the config hash) and
-``cli=False`` (set by a hand-written run flag instead, e.g. --fold / --seed that take lists).
+``cli=False`` (set by a hand-written run flag instead, e.g. --fold / --seed that take lists) and
+``neutral`` (the value that computes what runs did before the field existed: left out of the
+hash there, so older run folders keep their hash).
 """
 
 from __future__ import annotations
@@ -145,22 +147,32 @@ class TrainConfig:
     )
     lr_schedule: LRScheduleKind | None = field(
         default=None,
-        metadata=meta("constant or cosine decay per optimiser step" + BY_PRESET, "optim"),
+        metadata=meta(
+            "constant or cosine decay per optimiser step" + BY_PRESET, "optim", neutral="constant"
+        ),
     )
     warmup_fraction: float | None = field(
         default=None,
         metadata=meta(
-            "share of all optimiser steps with linear warm-up" + BY_PRESET, "optim", ge=0, lt=1
+            "share of all optimiser steps with linear warm-up" + BY_PRESET,
+            "optim",
+            ge=0,
+            lt=1,
+            neutral=0.0,
         ),
     )
     label_smoothing: float | None = field(
         default=None,
-        metadata=meta("label smoothing of the cross-entropy" + BY_PRESET, "optim", ge=0, lt=1),
+        metadata=meta(
+            "label smoothing of the cross-entropy" + BY_PRESET, "optim", ge=0, lt=1, neutral=0.0
+        ),
     )
     class_weights: ClassWeighting | None = field(
         default=None,
         metadata=meta(
-            "none, or inverse class frequency of the training split" + BY_PRESET, "optim"
+            "none, or inverse class frequency of the training split" + BY_PRESET,
+            "optim",
+            neutral="none",
         ),
     )
     patience: int | None = field(
@@ -169,12 +181,15 @@ class TrainConfig:
             "stop after N epochs without a better validation score; 0 = never" + BY_PRESET,
             "optim",
             ge=0,
+            neutral=0,
         ),
     )
     preset: Preset = field(
         default="default",
         metadata=meta(
-            "recipe filling the settings not given: default (measured) or paper", "optim"
+            "recipe filling the settings not given: default (measured) or paper",
+            "optim",
+            hashed=False,
         ),
     )
     device: str = field(
@@ -220,7 +235,11 @@ class TrainConfig:
 
     def config_hash(self) -> str:
         """SHA-256 (hex, 16 chars) of the settings that determine what a run computes."""
-        payload = {k: v for k, v in self.to_dict().items() if k not in UNHASHED}
+        payload = {
+            k: v
+            for k, v in self.to_dict().items()
+            if k not in UNHASHED and not (k in NEUTRAL and v == NEUTRAL[k])
+        }
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -235,3 +254,4 @@ class TrainConfig:
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in fields(TrainConfig)}
 FIELD_NAMES = tuple(FIELDS)
 UNHASHED = tuple(name for name, f in FIELDS.items() if f.metadata.get("hashed") is False)
+NEUTRAL = {name: f.metadata["neutral"] for name, f in FIELDS.items() if "neutral" in f.metadata}
