@@ -51,6 +51,9 @@ GRID: dict[str, dict[str, Any]] = {
     "default-lr5e-4": {"preset": "default", "lr": 5e-4},
     "default-h64": {"preset": "default", "hidden_dim": 64},
     "default-const": {"preset": "default", "lr_schedule": "constant", "warmup_fraction": 0.0},
+    # the attention model alone (the paper's PRE) under the same recipes
+    "attn-paper": {"preset": "paper", "student": "attention"},
+    "attn-default": {"preset": "default", "student": "attention"},
 }
 
 
