@@ -30,7 +30,7 @@ PAPER: dict[str, Any] = {
 }
 DEFAULT: dict[str, Any] = {
     **PAPER,
-    "epochs": 60,
+    "epochs": 40,
     "batch_size": 8,
     "lr": 1e-3,
     "dropout": 0.3,
