@@ -30,7 +30,13 @@ RATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 TEXT, AUDIO = "minilm-384-UTT", "covarep73-UTT"
 
 # Cut-down recipe for 2 CPU cores (paper: batch 32, lr 5e-4, 100 epochs); see docs/RESULTS.md.
-COMMON: dict[str, Any] = {"batch_size": 8, "lr": 1e-3, "device": "cpu", "checkpoint_every": 0}
+COMMON: dict[str, Any] = {
+    "preset": "paper",
+    "batch_size": 8,
+    "lr": 1e-3,
+    "device": "cpu",
+    "checkpoint_every": 0,
+}
 EPOCHS = {"iemocap": 12, "mosi": 40, "synthetic": 10}
 SYNTHETIC = {
     "synthetic": "iemocap4",

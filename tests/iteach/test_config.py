@@ -18,7 +18,7 @@ from iteach_app.training.run_folder import RunFolder
 
 
 def test_defaults_are_the_papers() -> None:
-    config = TrainConfig()
+    config = TrainConfig(synthetic="iemocap4", preset="paper").validate()
     assert (config.hidden_dim, config.mlp_ratio, config.num_heads) == (128, 4.0, 8)
     assert (config.window, config.max_distance) == (7, 30)
     assert (config.lr, config.router_lr, config.batch_size, config.epochs) == (5e-4, 5e-3, 32, 100)

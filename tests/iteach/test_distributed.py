@@ -62,6 +62,7 @@ def test_two_gloo_ranks_match_one_process(tmp_path: Path, make_config) -> None:
         "device": "cpu",
         "checkpoint_every": 0,
         "eval_rates": [0.0],
+        "preset": "paper",  # the reference loop below: constant rate, plain cross-entropy
     }
     run_dir = tmp_path / "run"
     port = _free_port()

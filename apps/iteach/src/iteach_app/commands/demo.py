@@ -35,6 +35,7 @@ DEMO_SETTINGS: dict[str, object] = {
     "threads": 1,
     "checkpoint_every": 0,
     "mask_schedule": "random",
+    "preset": "paper",
 }
 # The demo's PRE is the NAS student trained alone (ITS minus its teacher), not the paper's
 # attention-only PRE: it isolates what the inverted teacher adds to the same student.

@@ -4,7 +4,9 @@ flag and bounds live here alone; the TOML reader, the CLI options and the checks
 A field's metadata: ``help`` (CLI help), ``group`` (data / model / optim / eval / run: a CLI help
 panel), optional ``flag`` (a short flag such as ``-b``), bounds ``gt`` / ``ge`` / ``lt`` / ``le``,
 ``odd``, ``hashed=False`` (does not change what a run computes: left out of the config hash) and
-``cli=False`` (set by a hand-written run flag instead, e.g. --fold / --seed that take lists).
+``cli=False`` (set by a hand-written run flag instead, e.g. --fold / --seed that take lists) and
+``neutral`` (the value that computes what runs did before the field existed: left out of the
+hash there, so older run folders keep their hash).
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ RealDataset = Literal["IEMOCAPFour", "IEMOCAPSix", "CMUMOSI", "CMUMOSEI"]
 SyntheticDataset = Literal["iemocap4", "iemocap6", "mosi"]
 REAL_DATASETS: tuple[str, ...] = get_args(RealDataset)
 SYNTHETIC_DATASETS: tuple[str, ...] = get_args(SyntheticDataset)
+LRScheduleKind = Literal["constant", "cosine"]
+ClassWeighting = Literal["none", "inverse"]
+Preset = Literal["default", "paper"]
+BY_PRESET = " (default: from --preset)"
 
 
 def meta(help: str, group: str, **more: Any) -> dict[str, Any]:
@@ -35,7 +41,8 @@ def meta(help: str, group: str, **more: Any) -> dict[str, Any]:
 
 @dataclass
 class TrainConfig:
-    """All settings of one training run. Defaults are the paper's (ITEACH-Net on IEMOCAP)."""
+    """All settings of one training run. Model defaults are the paper's (ITEACH-Net on IEMOCAP);
+    a field left None takes its value from ``preset`` at validation (config/presets.py)."""
 
     # data: a GCNet-layout folder (data + dataset + features) or a built-in synthetic set
     data: str | None = field(
@@ -125,7 +132,9 @@ class TrainConfig:
     ecce: EcceKind = field(
         default="full", metadata=meta("ECCE bias: full, global or none", "model")
     )
-    dropout: float = field(default=0.1, metadata=meta("dropout", "model", ge=0, lt=1))
+    dropout: float | None = field(
+        default=None, metadata=meta("dropout" + BY_PRESET, "model", ge=0, lt=1)
+    )
     layer_weights: list[float] = field(
         default_factory=lambda: list(PAPER_LAYER_WEIGHTS),
         metadata=meta("distillation weights of the last 3 layers", "model", ge=0),
@@ -155,13 +164,22 @@ class TrainConfig:
         default="none", metadata=meta("LayerNorm after each input projection, or none", "model")
     )
     # optimisation
-    epochs: int = field(default=100, metadata=meta("epochs", "optim", gt=0))
-    batch_size: int = field(
-        default=32, metadata=meta("conversations per batch", "optim", gt=0, flag="-b")
+    epochs: int | None = field(
+        default=None, metadata=meta("most epochs" + BY_PRESET, "optim", gt=0)
     )
-    lr: float = field(default=5e-4, metadata=meta("AdamW learning rate", "optim", gt=0))
-    router_lr: float = field(default=5e-3, metadata=meta("router learning rate", "optim", gt=0))
-    weight_decay: float = field(default=0.01, metadata=meta("AdamW weight decay", "optim", ge=0))
+    batch_size: int | None = field(
+        default=None,
+        metadata=meta("conversations per batch" + BY_PRESET, "optim", gt=0, flag="-b"),
+    )
+    lr: float | None = field(
+        default=None, metadata=meta("AdamW learning rate" + BY_PRESET, "optim", gt=0)
+    )
+    router_lr: float | None = field(
+        default=None, metadata=meta("router learning rate" + BY_PRESET, "optim", gt=0)
+    )
+    weight_decay: float | None = field(
+        default=None, metadata=meta("AdamW weight decay" + BY_PRESET, "optim", ge=0)
+    )
     grad_clip: float = field(default=0.0, metadata=meta("max grad norm; 0 = off", "optim", ge=0))
     mask_schedule: str = field(
         default="random", metadata=meta("random, progressive or constant:R", "optim")
@@ -179,6 +197,53 @@ class TrainConfig:
     )
     seed: int = field(
         default=0, metadata=meta("seed of data split, models and masks", "optim", ge=0, cli=False)
+    )
+    lr_schedule: LRScheduleKind | None = field(
+        default=None,
+        metadata=meta(
+            "constant or cosine decay per optimiser step" + BY_PRESET, "optim", neutral="constant"
+        ),
+    )
+    warmup_fraction: float | None = field(
+        default=None,
+        metadata=meta(
+            "share of all optimiser steps with linear warm-up" + BY_PRESET,
+            "optim",
+            ge=0,
+            lt=1,
+            neutral=0.0,
+        ),
+    )
+    label_smoothing: float | None = field(
+        default=None,
+        metadata=meta(
+            "label smoothing of the cross-entropy" + BY_PRESET, "optim", ge=0, lt=1, neutral=0.0
+        ),
+    )
+    class_weights: ClassWeighting | None = field(
+        default=None,
+        metadata=meta(
+            "none, or inverse class frequency of the training split" + BY_PRESET,
+            "optim",
+            neutral="none",
+        ),
+    )
+    patience: int | None = field(
+        default=None,
+        metadata=meta(
+            "stop after N epochs without a better validation score; 0 = never" + BY_PRESET,
+            "optim",
+            ge=0,
+            neutral=0,
+        ),
+    )
+    preset: Preset = field(
+        default="default",
+        metadata=meta(
+            "recipe filling the settings not given: default (measured) or paper",
+            "optim",
+            hashed=False,
+        ),
     )
     device: str = field(
         default="auto", metadata=meta("cpu, cuda, cuda:N or auto", "run", hashed=False)
@@ -229,7 +294,11 @@ class TrainConfig:
 
     def config_hash(self) -> str:
         """SHA-256 (hex, 16 chars) of the settings that determine what a run computes."""
-        payload = {k: v for k, v in self.to_dict().items() if k not in UNHASHED}
+        payload = {
+            k: v
+            for k, v in self.to_dict().items()
+            if k not in UNHASHED and not (k in NEUTRAL and v == NEUTRAL[k])
+        }
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -244,3 +313,4 @@ class TrainConfig:
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in fields(TrainConfig)}
 FIELD_NAMES = tuple(FIELDS)
 UNHASHED = tuple(name for name, f in FIELDS.items() if f.metadata.get("hashed") is False)
+NEUTRAL = {name: f.metadata["neutral"] for name, f in FIELDS.items() if "neutral" in f.metadata}

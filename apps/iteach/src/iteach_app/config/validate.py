@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from iteach_app.config.errors import ConfigError
+from iteach_app.config.presets import apply_preset
 from iteach_app.config.types import coerce_fields
 
 if TYPE_CHECKING:
@@ -12,7 +13,9 @@ if TYPE_CHECKING:
 
 
 def validate(c: TrainConfig) -> None:
-    """Coerce every field, then check the rules that tie fields together."""
+    """Fill the preset's settings not given, coerce every field, then check the rules that tie
+    fields together."""
+    apply_preset(c)
     coerce_fields(c)
     if c.labels and c.conversations is None:
         raise ConfigError("labels (class names) apply to --conversations tables only")

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from iteach_app.data import fixed_batches
+from iteach_app.training import distributed
 from iteach_app.training.evaluation import evaluate_student
 from iteach_app.training.keep import effective_keep_at_least
 from iteach_app.training.loop import Callback, TrainLoop, TrainState
@@ -77,6 +78,38 @@ class Selection(Callback):
         if improved:
             state.best_metric, state.best_epoch = metric, state.epoch + 1
             save_best(loop, self.folder)
+
+
+class EarlyStopping(Callback):
+    """Stops the loop once ``patience`` epochs have closed since the best selection score (or
+    since the start, without one). Decided from the TrainState alone, so a resumed run that had
+    stopped stops again at once; rank 0 decides for every rank."""
+
+    def __init__(self, patience: int, say: Callable[[str], None]) -> None:
+        if patience < 1:
+            raise ValueError(f"patience must be >= 1 epoch for early stopping; got {patience}")
+        self.patience, self.say = patience, say
+
+    def exhausted(self, state: TrainState) -> bool:
+        """True when ``patience`` epochs have closed without a better score."""
+        return state.epoch - (state.best_epoch or 0) >= self.patience
+
+    def check(self, loop: TrainLoop) -> None:
+        state = loop.state
+        stop = loop.dist.is_main and self.exhausted(state)
+        if distributed.broadcast_flag(loop.dist, stop, loop.device) and loop.stop_reason is None:
+            reason = (
+                f"early stopping after epoch {state.epoch}: no better selection score for "
+                f"{self.patience} epochs (best epoch {state.best_epoch})"
+            )
+            loop.request_stop(reason)
+            self.say(reason)
+
+    def on_train_begin(self, loop: TrainLoop) -> None:
+        self.check(loop)
+
+    def on_epoch_closed(self, loop: TrainLoop) -> None:
+        self.check(loop)
 
 
 class Checkpoints(Callback):

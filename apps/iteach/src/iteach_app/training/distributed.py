@@ -105,3 +105,12 @@ def shard(order: Sequence[int], info: DistInfo) -> list[int]:
     total = -(-len(items) // info.world_size) * info.world_size
     padded = (items * (total // len(items) + 1))[:total]
     return padded[info.rank :: info.world_size]
+
+
+def broadcast_flag(info: DistInfo, flag: bool, device: torch.device) -> bool:
+    """Rank 0's ``flag`` on every rank (the flag itself single-process)."""
+    if not info.enabled or not dist.is_initialized():
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.broadcast(value, src=0)
+    return bool(value.item())

@@ -17,7 +17,10 @@ from torch import nn
 
 from iteach_app.config import TrainConfig
 from iteach_app.model import PAPER_LAYERS, create_model
+from iteach_app.training.optim import build_optimizer
 from its_distill import InvertedTeacherStudent
+
+__all__ = ["PRESETS", "build_framework", "build_model", "build_optimizer", "resolve_roles"]
 
 
 @dataclass(frozen=True)
@@ -114,30 +117,3 @@ def build_framework(
         layer_weights=config.layer_weights[:depth],
         **common,
     )
-
-
-def build_optimizer(model: InvertedTeacherStudent, config: TrainConfig) -> torch.optim.AdamW:
-    """AdamW over each model's parameter_groups (router at router_lr) plus any projections; a
-    model without parameter_groups (a baseline) is one group at lr."""
-    groups: list[dict] = []
-    seen: set[int] = set()
-    for role in ("student", "teacher"):
-        net: nn.Module | None = getattr(model, role)
-        if net is None:
-            continue
-        if not hasattr(net, "parameter_groups"):
-            continue
-        for group in net.parameter_groups(config.lr, config.router_lr, config.weight_decay):
-            groups.append({**group, "name": f"{role}/{group.get('name', 'params')}"})
-            seen.update(id(p) for p in group["params"])
-    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in seen]
-    if rest:
-        groups.append(
-            {
-                "name": "projections" if groups else "student/params",
-                "params": rest,
-                "lr": config.lr,
-                "weight_decay": config.weight_decay,
-            }
-        )
-    return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay, foreach=True)

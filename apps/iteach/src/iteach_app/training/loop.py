@@ -19,6 +19,7 @@ from iteach_app.config import TrainConfig
 from iteach_app.data import DataBundle, chunks, collate, epoch_order
 from iteach_app.training import distributed
 from iteach_app.training.distributed import DistInfo
+from iteach_app.training.optim import Criterion, LRSchedule
 from iteach_app.training.step import run_step
 from its_distill import InvertedTeacherStudent
 from missing_modality import ModalityMasker, Schedule
@@ -67,23 +68,31 @@ class TrainLoop:
         dist: DistInfo,
         state: TrainState,
         callbacks: Sequence[Callback] = (),
+        lr_schedule: LRSchedule | None = None,
+        criterion: Criterion | None = None,
     ) -> None:
         self.model, self.network, self.optimizer = model, network, optimizer
         self.config, self.data, self.masker, self.schedule = config, data, masker, schedule
         self.device, self.dist, self.state = device, dist, state
         self.callbacks = list(callbacks)
+        self.lr_schedule, self.criterion = lr_schedule, criterion
         self.num_batches = 0
         self.step_function = run_step  # a callback may swap it for a phase (MMIN pre-training)
+        self.stop_reason: str | None = None
 
     def fire(self, event: str, *args: Any) -> None:
         """Call ``event`` on every callback, in order."""
         for callback in self.callbacks:
             getattr(callback, event)(self, *args)
 
+    def request_stop(self, reason: str) -> None:
+        """End training after the current epoch (a callback's decision, e.g. early stopping)."""
+        self.stop_reason = reason
+
     def run(self) -> TrainState:
-        """Train (or continue) to ``config.epochs`` epochs."""
+        """Train (or continue) to ``config.epochs`` epochs, or until a callback asks to stop."""
         self.fire("on_train_begin")
-        while self.state.epoch < self.config.epochs:
+        while self.state.epoch < self.config.epochs and self.stop_reason is None:
             self._train_epoch()
             self._end_epoch()
         self.fire("on_train_end")
@@ -109,11 +118,14 @@ class TrainLoop:
                 epoch=state.epoch,
                 step=step,
                 rank=self.dist.rank,
+                criterion=self.criterion,
             )
             self.optimizer.zero_grad(set_to_none=True)
             result.loss.backward()
             if config.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
+            if self.lr_schedule is not None:
+                self.lr_schedule.apply(self.optimizer, state.global_step)
             self.optimizer.step()
             for key, value in {**result.logs, "rate": result.rate, "steps": 1.0}.items():
                 state.sums[key] = state.sums.get(key, 0.0) + value

@@ -159,7 +159,9 @@ class RunFolder:
             raise ConfigError(
                 f"{self.config_toml}: missing; {self.path} is not an iteach-app run folder"
             )
-        return resolve(load_toml(self.config_toml), source=str(self.config_toml))
+        values = load_toml(self.config_toml)
+        values.setdefault("preset", "paper")  # written before presets: the paper's recipe
+        return resolve(values, source=str(self.config_toml))
 
     def write_metrics(self, payload: Mapping[str, Any], history: list[dict[str, Any]]) -> None:
         """metrics.json (``payload`` plus the epoch records) and metrics.csv (one row an epoch)."""

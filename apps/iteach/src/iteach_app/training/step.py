@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from erc_data.batch import ConversationBatch
+from iteach_app.training.optim import Criterion
 from iteach_app.training.seeds import generator, seed_step
 from its_distill import ITSOutput, unwrap_model
 from missing_modality import ModalityMasker, Schedule
@@ -96,8 +97,10 @@ def run_step(
     epoch: int,
     step: int,
     rank: int = 0,
+    criterion: Criterion | None = None,
 ) -> StepResult:
-    """Seed the step (dropout), build the inputs, run the ITS wrapper (or its DDP wrapper)."""
+    """Seed the step (dropout), build the inputs, run the ITS wrapper (or its DDP wrapper);
+    ``criterion`` (label smoothing / class weights) replaces the wrapper's task loss."""
     its = unwrap_model(network)
     seed_step(seed, epoch, step, rank)
     inputs = prepare_step(
@@ -119,6 +122,8 @@ def run_step(
         distill_where=inputs.distill_where,
     )
     loss, logs = output.loss, output.log_dict()
+    if criterion is not None:
+        loss = criterion.its_loss(output, inputs.target, inputs.valid, its.freeze_teacher)
     for role in ("teacher", "student"):
         module = getattr(its, role)
         extra = getattr(module, "auxiliary_loss", None) if module is not None else None

@@ -12,12 +12,13 @@ import torch
 from rich.console import Console
 
 from iteach_app.config import TrainConfig
-from iteach_app.data import DataBundle, build_splits, fixed_batches, with_class_names
+from iteach_app.data import DataBundle, build_splits, chunks, fixed_batches, with_class_names
 from iteach_app.model import count_parameters
 from iteach_app.report.labels import figure_title
 from iteach_app.training import distributed
 from iteach_app.training.callbacks import (
     Checkpoints,
+    EarlyStopping,
     MetricsFiles,
     ProgressDisplay,
     Selection,
@@ -27,9 +28,10 @@ from iteach_app.training.callbacks import (
 from iteach_app.training.checkpoint import CheckpointError, restore_model, restore_optimizer
 from iteach_app.training.distributed import DistInfo
 from iteach_app.training.evaluation import evaluate_student
-from iteach_app.training.framework import build_framework, build_optimizer
+from iteach_app.training.framework import build_framework
 from iteach_app.training.keep import effective_keep_at_least, single_modality_note
 from iteach_app.training.loop import TrainLoop, TrainState
+from iteach_app.training.optim import Criterion, build_criterion, build_optimizer, build_schedule
 from iteach_app.training.pretraining import phase_callbacks
 from iteach_app.training.resume_state import check_resume_state
 from iteach_app.training.run_folder import RunFolder, protocol_note
@@ -118,6 +120,8 @@ class Trainer:
             MetricsFiles(self.folder, self.title),
             display,
         ]
+        if self.config.patience:
+            callbacks.append(EarlyStopping(self.config.patience, display.say))
         if self.on_step is not None:
             callbacks.append(StepHook(self.on_step))
         loop = TrainLoop(
@@ -132,6 +136,8 @@ class Trainer:
             dist=self.dist,
             state=self.state,
             callbacks=callbacks,
+            lr_schedule=build_schedule(self.config, self._steps_per_epoch()),
+            criterion=self._criterion(),
         )
         display.say(
             f"[bold]{self.title}[/]: {model_label(self.config)} on {self.data.dataset.name} "
@@ -192,6 +198,16 @@ class Trainer:
                 f"resuming {self.run_dir} at epoch {self.state.epoch + 1}, "
                 f"step {self.state.step} (global step {self.state.global_step})"
             )
+
+    def _steps_per_epoch(self) -> int:
+        """Optimiser steps in one epoch on this rank (the shard of the training conversations)."""
+        shard = distributed.shard(range(len(self.data.train)), self.dist)
+        return max(len(chunks(shard, self.config.batch_size)), 1)
+
+    def _criterion(self) -> Criterion | None:
+        """The classification criterion of the recipe (None: the wrapper's plain loss)."""
+        counts = self.data.train.label_counts() if self.data.task == "classification" else None
+        return build_criterion(self.config, self.data.task, counts, self.data.out_dim)
 
     def _keep(self) -> int:
         return effective_keep_at_least(self.config, len(self.data.modality_dims))

@@ -1,0 +1,52 @@
+"""Training recipes that fill the settings a user did not give: default < preset < --config
+file < flag. Every field named here is None (= not given) in the schema until `apply_preset`.
+
+``paper``: the paper's recipe (AdamW lr 5e-4, router 5e-3, batch 32, 100 epochs, constant
+rate, no smoothing, no class weights, no early stopping). ``default``: the recipe chosen on
+validation WAF (IEMOCAP 4-class fold 5, real text; benchmarks/experiments/recipe_search.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from iteach_app.config.errors import ConfigError
+
+if TYPE_CHECKING:
+    from iteach_app.config.schema import TrainConfig
+
+PAPER: dict[str, Any] = {
+    "epochs": 100,
+    "batch_size": 32,
+    "lr": 5e-4,
+    "router_lr": 5e-3,
+    "weight_decay": 0.01,
+    "dropout": 0.1,
+    "lr_schedule": "constant",
+    "warmup_fraction": 0.0,
+    "label_smoothing": 0.0,
+    "class_weights": "none",
+    "patience": 0,
+}
+DEFAULT: dict[str, Any] = {
+    **PAPER,
+    "epochs": 40,
+    "batch_size": 8,
+    "lr": 1e-3,
+    "dropout": 0.3,
+    "lr_schedule": "cosine",
+    "warmup_fraction": 0.05,
+    "label_smoothing": 0.1,
+    "patience": 15,
+}
+PRESETS: dict[str, dict[str, Any]] = {"default": DEFAULT, "paper": PAPER}
+
+
+def apply_preset(config: TrainConfig) -> None:
+    """Fill every field of ``config`` that is None and governed by its preset, in place."""
+    recipe = PRESETS.get(config.preset)
+    if recipe is None:
+        raise ConfigError(f"preset must be one of {', '.join(PRESETS)}; got {config.preset!r}")
+    for name, value in recipe.items():
+        if getattr(config, name) is None:
+            setattr(config, name, value)
