@@ -49,7 +49,8 @@ def test_every_option_shows_its_default() -> None:
 
 def test_train_help_shows_generated_defaults() -> None:
     result = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "200"})
-    assert "[default: (0.0005)]" in result.output  # --lr, from the schema
+    assert "[default: (8)]" in result.output  # --num-heads, from the schema
+    assert "[default: (preset default 0.001, paper 0.0005)]" in result.output  # --lr
     assert "[default: (none)]" in result.output  # --data: not given
 
 

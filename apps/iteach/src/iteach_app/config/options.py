@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import typer
 
 from iteach_app.config.errors import ConfigError
+from iteach_app.config.presets import PRESETS
 from iteach_app.config.schema import FIELDS, TrainConfig
 from iteach_app.config.toml_io import parse_pairs
 
@@ -61,9 +62,16 @@ def _option(name: str) -> Any:
         *flags,
         help=meta["help"],
         rich_help_panel=f"{meta['group']} settings",
-        show_default=str(default) if default not in (None, [], {}) else False,
+        show_default=_shown_default(name, default),
     )
     return Annotated[_cli_type(name) | None, option]
+
+
+def _shown_default(name: str, default: Any) -> str | bool:
+    """The default as --help shows it; a recipe setting names both presets' values."""
+    if name in PRESETS["default"]:
+        return f"preset default {PRESETS['default'][name]}, paper {PRESETS['paper'][name]}"
+    return str(default) if default not in (None, [], {}) else False
 
 
 def _default(name: str) -> Any:
