@@ -127,6 +127,19 @@ class TrainConfig:
     seed: int = field(
         default=0, metadata=meta("seed of data split, models and masks", "optim", ge=0, cli=False)
     )
+    max_utterances_per_batch: int | None = field(
+        default=2048,
+        metadata=meta(
+            "budget of padded utterances per batch (batch size x its longest conversation); "
+            "a longer conversation trains alone; 0 or none: no budget",
+            "optim",
+            ge=0,
+        ),
+    )
+    length_aware: bool = field(
+        default=False,
+        metadata=meta("batch conversations of similar length together (less padding)", "optim"),
+    )
     device: str = field(
         default="auto", metadata=meta("cpu, cuda, cuda:N or auto", "run", hashed=False)
     )
@@ -135,6 +148,9 @@ class TrainConfig:
     )
     checkpoint_every: int = field(
         default=25, metadata=meta("resumable checkpoint every N steps (0: epoch ends)", "run", ge=0)
+    )
+    precision: Literal["32", "bf16"] = field(
+        default="32", metadata=meta("float32, or bf16 autocast (CPU or GPU)", "run")
     )
     # selection and evaluation
     select_on: Literal["val", "test"] = field(

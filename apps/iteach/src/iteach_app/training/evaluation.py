@@ -9,23 +9,30 @@ import torch
 from torch import nn
 
 from iteach_app.config import ConfigError, TrainConfig
-from iteach_app.data import DataBundle, build_splits, fixed_batches
+from iteach_app.data import DataBundle, build_splits
 from iteach_app.training.checkpoint import restore_model
 from iteach_app.training.distributed import DistInfo, device_for
 from iteach_app.training.framework import build_framework
+from iteach_app.training.plans import evaluation_batches, utterance_budget
+from iteach_app.training.precision import autocast
 from iteach_app.training.run_folder import RunFolder
 from its_distill import InvertedTeacherStudent
 from missing_modality import UMEResult, evaluate_ume
 
 SPLITS = ("train", "val", "test")
+# UME stacks the rates' masked copies of a batch into one forward while copies * B * L^2 stays
+# within this many attention cells per head (8 heads in float32: 128 MB per attention map).
+STACK_CELLS = 1 << 22
 
 
-def predictor(student: nn.Module, task: str) -> Callable[..., torch.Tensor]:
-    """``predict(features, utterance_mask, present)`` for missing_modality: logits or values."""
+def predictor(student: nn.Module, task: str, precision: str = "32") -> Callable[..., torch.Tensor]:
+    """``predict(features, utterance_mask, present)`` for missing_modality: logits or values
+    (float32, also under bf16 autocast)."""
 
     def predict(features, utterance_mask, present):
-        with torch.no_grad():
+        with torch.no_grad(), autocast(precision, utterance_mask.device):
             out = student(features=features, utterance_mask=utterance_mask, present=present)
+        out = out.float()
         return out.squeeze(-1) if task == "regression" else out
 
     return predict
@@ -39,19 +46,23 @@ def evaluate_student(
     rates: Sequence[float],
     seed: int,
     keep_at_least: int,
+    precision: str = "32",
+    stack_budget: int | None = STACK_CELLS,
 ) -> UMEResult:
-    """UME of ``student`` (put in eval mode, restored after) with masks fixed by ``seed``."""
+    """UME of ``student`` (put in eval mode, restored after) with masks fixed by ``seed``;
+    the rates' copies of a batch share forwards within ``stack_budget`` (None: one per rate)."""
     was_training = student.training
     student.eval()
     try:
         return evaluate_ume(
-            predictor(student, task),
+            predictor(student, task, precision),
             batches,
             rates,
             seed=seed,
             task=task,
             keep_at_least=keep_at_least,
             modalities=getattr(student, "modalities", None),
+            stack_budget=stack_budget,
         )
     finally:
         student.train(was_training)
@@ -77,7 +88,7 @@ def evaluate_run(
     if split not in SPLITS:
         raise ConfigError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
     config, data, model, target = load_trained(run_dir, device=device)
-    batches = fixed_batches(getattr(data, split), batch_size, target)
+    batches = evaluation_batches(getattr(data, split), batch_size, utterance_budget(config), target)
     result = evaluate_student(
         model.student,
         batches,
@@ -85,5 +96,6 @@ def evaluate_run(
         rates=config.eval_rates,
         seed=config.eval_seed,
         keep_at_least=config.keep_at_least,
+        precision=config.precision,
     )
     return config, result

@@ -12,7 +12,7 @@ import torch
 from rich.console import Console
 
 from iteach_app.config import TrainConfig
-from iteach_app.data import DataBundle, build_splits, fixed_batches
+from iteach_app.data import DataBundle, build_splits
 from iteach_app.model import count_parameters
 from iteach_app.training import distributed
 from iteach_app.training.callbacks import (
@@ -28,6 +28,7 @@ from iteach_app.training.distributed import DistInfo
 from iteach_app.training.evaluation import evaluate_student
 from iteach_app.training.framework import build_framework, build_optimizer
 from iteach_app.training.loop import TrainLoop, TrainState
+from iteach_app.training.plans import evaluation_batches, too_long, utterance_budget
 from iteach_app.training.run_folder import RunFolder, protocol_note
 from missing_modality import ModalityMasker, UMEResult, parse_schedule
 
@@ -128,6 +129,7 @@ class Trainer:
             f"({len(self.data.train)}/{len(self.data.val)}/{len(self.data.test)} conversations), "
             f"{protocol_note(self.config)}, device {self.device}; {self._parameter_note()}"
         )
+        self._note_long_conversations(display)
         try:
             loop.run()
         finally:
@@ -145,7 +147,9 @@ class Trainer:
             restore_model(self.model, self.folder.load("best", self.config))
         else:
             save_best(loop, self.folder)
-        batches = fixed_batches(self.data.test, self.config.batch_size, self.device)
+        batches = evaluation_batches(
+            self.data.test, self.config.batch_size, utterance_budget(self.config), self.device
+        )
         result = evaluate_student(
             self.model.student,
             batches,
@@ -153,6 +157,7 @@ class Trainer:
             rates=self.config.eval_rates,
             seed=self.config.eval_seed,
             keep_at_least=self._keep(),
+            precision=self.config.precision,
         )
         self.folder.write_ume(result, self.config, title=self.title)
         display.say(f"UME written to {self.folder.ume['md']} (best epoch {self.state.best_epoch})")
@@ -170,6 +175,17 @@ class Trainer:
             self.console.print(
                 f"resuming {self.run_dir} at epoch {self.state.epoch + 1}, "
                 f"step {self.state.step} (global step {self.state.global_step})"
+            )
+
+    def _note_long_conversations(self, display: ProgressDisplay) -> None:
+        """Say once which training conversations exceed the utterance budget (each goes alone)."""
+        budget = utterance_budget(self.config)
+        longer = too_long(self.data.train, budget)
+        if longer:
+            name, length = max(longer, key=lambda item: item[1])
+            display.say(
+                f"{len(longer)} training conversation(s) longer than max_utterances_per_batch "
+                f"{budget} train alone in their batch (longest: {name}, {length} utterances)"
             )
 
     def _keep(self) -> int:
