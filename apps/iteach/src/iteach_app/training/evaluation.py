@@ -21,8 +21,8 @@ from missing_modality import UMEResult, evaluate_ume
 
 SPLITS = ("train", "val", "test")
 # UME stacks the rates' masked copies of a batch into one forward while copies * B * L^2 stays
-# within this many attention cells per head (8 heads in float32: 128 MB per attention map).
-STACK_CELLS = 1 << 22
+# within this many attention cells per head (8 heads in float32: 64 MB per attention map).
+STACK_CELLS = 1 << 21
 
 
 def predictor(student: nn.Module, task: str, precision: str = "32") -> Callable[..., torch.Tensor]:
