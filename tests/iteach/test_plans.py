@@ -22,6 +22,7 @@ from iteach_app.training.plans import (
 )
 from iteach_app.training.trainer import Trainer
 
+RATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 MIXED = {"synthetic_dialogues": 24, "synthetic_max_length": 40, "batch_size": 6}
 
 
@@ -106,3 +107,44 @@ def test_evaluation_batching_does_not_change_ume(mixed) -> None:
         for size, budget in ((1, None), (32, None), (6, 60))
     ]
     assert results[0] == results[1] == results[2]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_all_rates_in_one_forward_equal_one_forward_per_rate(mixed, dtype) -> None:
+    """The student's logits for every rate, stacked along B, match per-rate forwards."""
+    config, data = mixed
+    model = build_framework(config, data.modality_dims, data.out_dim, data.task).to(dtype)
+    batches = evaluation_batches(data.test, 6, 60, torch.device("cpu"))
+    for batch in batches:
+        batch.features = {k: v.to(dtype) for k, v in batch.features.items()}
+    logits: dict[str, list[torch.Tensor]] = {"one": [], "stacked": []}
+
+    def recording(name: str):
+        def hook(module, args, kwargs, output):
+            logits[name].append(output)
+
+        return model.student.register_forward_hook(hook, with_kwargs=True)
+
+    kwargs = {"task": data.task, "rates": RATES, "seed": 2, "keep_at_least": 1}
+    handle = recording("one")
+    one = evaluate_student(model.student, batches, stack_budget=None, **kwargs)
+    handle.remove()
+    handle = recording("stacked")
+    stacked = evaluate_student(model.student, batches, stack_budget=10**9, **kwargs)
+    handle.remove()
+    assert len(logits["stacked"]) == len(batches)
+    assert len(logits["one"]) == len(batches) * len(RATES)
+    for k, batch in enumerate(batches):
+        per_rate = logits["one"][k * len(RATES) : (k + 1) * len(RATES)]
+        for single, joined in zip(per_rate, logits["stacked"][k].chunk(len(RATES)), strict=True):
+            valid = batch.utterance_mask
+            assert torch.allclose(single[valid], joined[valid], atol=1e-6, rtol=0)
+    assert one.realised == stacked.realised
+    assert one.per_rate == stacked.per_rate
+
+
+def test_bf16_training_and_evaluation_run(tmp_path: Path, make_config) -> None:
+    config = make_config(precision="bf16", epochs=1)
+    result = Trainer(config, tmp_path / "bf16", verbose=False).fit()
+    assert result.history[0]["steps"] == 3
+    assert all(0.0 <= row["waf"] <= 1.0 for row in result.ume.per_rate)
