@@ -70,7 +70,7 @@ def widen(dataset, seed):
     for c in dataset:
         f = {m: rng.standard_normal((len(c.labels), d)).astype(np.float32) for m, d in DIMS.items()}
         out.append(Conversation(c.id, list(c.utterance_ids), c.speakers, c.labels, f))
-    return ERCDataset("bench", out, DIMS, task="classification", num_classes=6)
+    return ERCDataset(out, name="bench", task="classification", num_classes=6, modality_dims=DIMS)
 
 ds = load_gcnet(data + "/IEMOCAP", "IEMOCAPSix", {"text": "minilm-384-UTT"})
 train_real, _, test_real = ds.split(fold=5, val_fraction=0.1, seed=0)
@@ -137,12 +137,14 @@ def measure(tree: Path, threads: int, settings: dict) -> dict:
     env["OMP_NUM_THREADS"] = str(threads)
     out = subprocess.run(
         [sys.executable, "-c", MEASURE, str(DATA), str(threads), json.dumps(settings)],
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
         env=env,
         cwd=tree,
     )
+    if out.returncode:
+        raise SystemExit(f"measurement on {tree} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
