@@ -13,6 +13,8 @@ BENCHMARKS = {
     "model_bench.py": ["--quick"],
     "train_bench.py": ["--quick"],
     "experiments/epoch_speed.py": [],
+    "speed_bench.py": [],
+    "memory_bench.py": ["--quick"],
 }
 
 

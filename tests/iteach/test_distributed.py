@@ -13,9 +13,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from iteach_app.data import build_splits, chunks, collate, epoch_order
+from iteach_app.data import build_splits, collate
 from iteach_app.training.distributed import DistInfo, detect, shard
 from iteach_app.training.framework import build_framework, build_optimizer
+from iteach_app.training.plans import epoch_batches
 from iteach_app.training.standardization import fit_input_statistics
 from iteach_app.training.step import run_step
 from missing_modality import ModalityMasker, parse_schedule
@@ -89,8 +90,7 @@ def test_two_gloo_ranks_match_one_process(tmp_path: Path, make_config) -> None:
     optimizer = build_optimizer(model, config)
     masker = ModalityMasker(model.student.modalities, keep_at_least=1)
     schedule = parse_schedule(config.mask_schedule)
-    order = epoch_order(len(data.train), config.seed, 0)
-    per_rank = [chunks(shard(order, DistInfo(rank, 2)), config.batch_size) for rank in range(2)]
+    per_rank = [epoch_batches(data.train, config, 0, DistInfo(rank, 2)) for rank in range(2)]
     assert len(per_rank[0]) == len(per_rank[1]) >= 2
     model.train()
     for step in range(len(per_rank[0])):

@@ -57,6 +57,7 @@ def evaluate_ume(
     task: str = "classification",
     keep_at_least: int = 1,
     modalities: Sequence[str] | None = None,
+    stack_budget: int | None = None,
 ) -> UMEResult:
     """Test one fixed model at every rate with masks fixed by ``seed``; one pass over ``batches``.
 
@@ -64,8 +65,14 @@ def evaluate_ume(
     and ``.labels`` (B, L). ``predict(features, utterance_mask, present)`` returns (B, L, C) logits
     (classification) or (B, L) values (regression); it runs under ``torch.no_grad()``. When the
     batch has ``.speakers`` (B, L) and ``predict`` takes a ``speakers`` keyword, it gets them.
+    ``stack_budget``: several rates' masked copies of a batch go through ``predict`` in one call,
+    concatenated along B, as many as keep ``copies * B * L * L`` (attention cells per head, what
+    an attention model's memory grows with) within it; None = one rate per call. The model must
+    treat conversations independently (no batch statistics), as any eval-mode ERC model does.
     """
     rates = check_rates(rates)
+    if stack_budget is not None:
+        stack_budget = check_int(stack_budget, "stack_budget")
     return _evaluate(
         [(rate, predict) for rate in rates],
         batches,
@@ -74,6 +81,7 @@ def evaluate_ume(
         keep_at_least,
         modalities,
         protocol="UME",
+        stack_budget=stack_budget,
     )
 
 
@@ -110,6 +118,7 @@ def _evaluate(
     keep_at_least: int,
     modalities: Sequence[str] | None,
     protocol: str,
+    stack_budget: int | None = None,
 ) -> UMEResult:
     if task not in METRICS:
         raise ValueError(f"task must be one of {sorted(METRICS)}, got {task!r}")
@@ -140,24 +149,29 @@ def _evaluate(
         keys = _conversation_keys(batch, index, len(valid_cpu), num_conversations)
         num_conversations += len(keys)
         names = masker._checked_names(features, utterance_mask)
-        device = features[names[0]].device
+        cells = len(valid_cpu) * valid_cpu.shape[1] ** 2
         speakers = getattr(batch, "speakers", None)
-        for stream in streams:
-            present = _batch_present(valid_cpu, keys, len(names), stream.rate, seed, keep_at_least)
-            present = present.to(device)
-            masked = zero_fill(features, present, utterance_mask, names)
-            extra = {"speakers": speakers} if stream.takes_speakers and speakers is not None else {}
-            with torch.no_grad():
-                output = stream.predict(masked, utterance_mask, present, **extra)
-            where = f"batch {index}, rate {stream.rate:g}"
-            output = _check_output(output, tuple(utterance_mask.shape), task, num_classes, where)
-            _check_finite(output, valid_cpu, where)
-            if task == "classification":
-                num_classes = output.shape[-1]
-                output = output.argmax(dim=-1)
-            stream.missing_cells += int((~present.cpu()[valid_cpu]).sum())
-            stream.predictions.append(output.detach().cpu()[valid_cpu].numpy())
-            stream.labels.append(labels[valid_cpu].numpy())
+        for group in _stacks(streams, cells, stack_budget):
+            presents = [
+                _batch_present(valid_cpu, keys, len(names), stream.rate, seed, keep_at_least)
+                for stream in group
+            ]
+            given = speakers if group[0].takes_speakers else None
+            outputs = _predict_stacked(
+                group[0].predict, features, utterance_mask, presents, names, given
+            )
+            for stream, present, output in zip(group, presents, outputs, strict=True):
+                where = f"batch {index}, rate {stream.rate:g}"
+                output = _check_output(
+                    output, tuple(utterance_mask.shape), task, num_classes, where
+                )
+                _check_finite(output, valid_cpu, where)
+                if task == "classification":
+                    num_classes = output.shape[-1]
+                    output = output.argmax(dim=-1)
+                stream.missing_cells += int((~present[valid_cpu]).sum())
+                stream.predictions.append(output.detach().cpu()[valid_cpu].numpy())
+                stream.labels.append(labels[valid_cpu].numpy())
     if masker is None:
         raise ValueError("batches yielded no batch: nothing to evaluate")
     return _summarise(
@@ -172,6 +186,55 @@ def takes_speakers(predict: Callable) -> bool:
     except (TypeError, ValueError):
         return False
     return any(p.name == "speakers" and p.kind != p.POSITIONAL_ONLY for p in parameters)
+
+
+def _stacks(
+    streams: list[_RateStream], cells: int, stack_budget: int | None
+) -> list[list[_RateStream]]:
+    """Consecutive streams of one predict, as many per group as fit ``stack_budget`` cells."""
+    size = 1 if stack_budget is None else max(1, stack_budget // max(cells, 1))
+    groups: list[list[_RateStream]] = []
+    for stream in streams:
+        last = groups[-1] if groups else None
+        if last is not None and len(last) < size and last[0].predict is stream.predict:
+            last.append(stream)
+        else:
+            groups.append([stream])
+    return groups
+
+
+def _predict_stacked(
+    predict: Predict,
+    features: Mapping[str, torch.Tensor],
+    utterance_mask: torch.Tensor,
+    presents: Sequence[torch.Tensor],
+    names: Sequence[str],
+    speakers: torch.Tensor | None = None,
+) -> list[object]:
+    """``predict`` on every present mask's zero-filled copy in one call; one output per mask
+    (``speakers``, when given, go to ``predict`` by keyword, repeated like the features)."""
+    device = features[names[0]].device
+    copies = len(presents)
+    extra = {} if speakers is None else {"speakers": speakers.repeat(copies, 1)}
+    if copies == 1:
+        present = presents[0].to(device)
+        with torch.no_grad():
+            masked = zero_fill(features, present, utterance_mask, names)
+            return [predict(masked, utterance_mask, present, **extra)]
+    present = torch.cat(presents).to(device)
+    mask = utterance_mask.repeat(copies, 1)
+    repeated = {name: features[name].repeat(copies, 1, 1) for name in names}
+    with torch.no_grad():
+        output = predict(zero_fill(repeated, present, mask, names), mask, present, **extra)
+    if isinstance(output, np.ndarray):
+        output = torch.from_numpy(output)
+    if not isinstance(output, torch.Tensor) or output.shape[0] != len(mask):
+        shape = tuple(getattr(output, "shape", ()))
+        raise ValueError(
+            f"predict returned {type(output).__name__} {shape} for {len(mask)} stacked "
+            "conversations; it must return one row per conversation"
+        )
+    return list(output.chunk(copies))
 
 
 def _conversation_keys(batch: object, index: int, size: int, offset: int) -> list[str]:

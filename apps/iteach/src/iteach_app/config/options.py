@@ -91,12 +91,12 @@ def _inner(name: str) -> Any:
 
 @functools.cache
 def _cli_type(name: str) -> Any:
-    """int / float / str, an Enum for a Literal (choices shown), str for lists and dicts."""
+    """int / float / str / bool, an Enum for a Literal (choices shown), str for lists, dicts."""
     hint = _inner(name)
     if get_origin(hint) is Literal:
         choices = get_args(hint)
         return enum.Enum(name.title().replace("_", ""), {c: c for c in choices}, type=str)
-    return hint if hint in (int, float, str) else str
+    return hint if hint in (int, float, str, bool) else str
 
 
 def _value(name: str, value: Any) -> Any:

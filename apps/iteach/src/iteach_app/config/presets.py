@@ -2,8 +2,10 @@
 file < flag. Every field named here is None (= not given) in the schema until `apply_preset`.
 
 ``paper``: the paper's recipe (AdamW lr 5e-4, router 5e-3, batch 32, 100 epochs, constant
-rate, no smoothing, no class weights, no early stopping). ``default``: the recipe chosen on
-validation WAF (IEMOCAP 4-class fold 5, real text; benchmarks/experiments/recipe_search.py).
+rate, no smoothing, no class weights, no early stopping, no utterance budget). ``default``: the
+recipe chosen on validation WAF (IEMOCAP 4-class fold 5, real text;
+benchmarks/experiments/recipe_search.py), with a budget of 1024 padded utterances per batch
+(bounds memory; never splits an IEMOCAP batch of 8).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ PAPER: dict[str, Any] = {
     "label_smoothing": 0.0,
     "class_weights": "none",
     "patience": 0,
+    "max_utterances_per_batch": 0,
 }
 DEFAULT: dict[str, Any] = {
     **PAPER,
@@ -38,6 +41,7 @@ DEFAULT: dict[str, Any] = {
     "warmup_fraction": 0.05,
     "label_smoothing": 0.1,
     "patience": 15,
+    "max_utterances_per_batch": 1024,
 }
 PRESETS: dict[str, dict[str, Any]] = {"default": DEFAULT, "paper": PAPER}
 

@@ -245,6 +245,22 @@ class TrainConfig:
             hashed=False,
         ),
     )
+    max_utterances_per_batch: int | None = field(
+        default=None,
+        metadata=meta(
+            "budget of padded utterances per batch (batch size x its longest conversation); "
+            "a longer conversation trains alone; 0: no budget" + BY_PRESET,
+            "optim",
+            ge=0,
+            neutral=0,
+        ),
+    )
+    length_aware: bool = field(
+        default=False,
+        metadata=meta(
+            "batch conversations of similar length together (less padding)", "optim", neutral=False
+        ),
+    )
     device: str = field(
         default="auto", metadata=meta("cpu, cuda, cuda:N or auto", "run", hashed=False)
     )
@@ -253,6 +269,10 @@ class TrainConfig:
     )
     checkpoint_every: int = field(
         default=25, metadata=meta("resumable checkpoint every N steps (0: epoch ends)", "run", ge=0)
+    )
+    precision: Literal["32", "bf16"] = field(
+        default="32",
+        metadata=meta("float32, or bf16 autocast (CPU or GPU)", "run", neutral="32"),
     )
     # selection and evaluation
     select_on: Literal["val", "test"] = field(

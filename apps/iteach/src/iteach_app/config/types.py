@@ -53,7 +53,11 @@ def coerce(name: str, hint: Any, value: Any) -> Any:
         if value not in args:
             raise ConfigError(f"{name} must be one of {', '.join(map(str, args))}; got {value!r}")
         return value
-    if hint is bool or (isinstance(value, bool) and hint in (int, float)):
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false, got {value!r}")
+        return value
+    if isinstance(value, bool) and hint in (int, float):
         raise ConfigError(f"{name} must be {_word(hint)}, got {value!r}")
     if hint is int:
         if not isinstance(value, int):

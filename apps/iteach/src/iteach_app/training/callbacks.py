@@ -13,11 +13,11 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from iteach_app.data import fixed_batches
 from iteach_app.training import distributed
 from iteach_app.training.evaluation import evaluate_student
 from iteach_app.training.keep import effective_keep_at_least
 from iteach_app.training.loop import Callback, TrainLoop, TrainState
+from iteach_app.training.plans import evaluation_batches, utterance_budget
 from iteach_app.training.run_folder import SELECTION_METRIC, RunFolder, protocol_note
 
 
@@ -47,7 +47,9 @@ class Selection(Callback):
 
     def on_train_begin(self, loop: TrainLoop) -> None:
         data = getattr(loop.data, self.split(loop))
-        self.batches = fixed_batches(data, loop.config.batch_size, loop.device)
+        self.batches = evaluation_batches(
+            data, loop.config.batch_size, utterance_budget(loop.config), loop.device
+        )
 
     def on_evaluate(self, loop: TrainLoop, record: dict[str, Any]) -> None:
         result = evaluate_student(
@@ -57,6 +59,7 @@ class Selection(Callback):
             rates=loop.config.eval_rates,
             seed=loop.config.eval_seed,
             keep_at_least=keep_at_least(loop),
+            precision=loop.config.precision,
         )
         split, key = self.split(loop), SELECTION_METRIC[loop.data.task]
         record.update(

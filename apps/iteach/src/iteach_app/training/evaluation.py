@@ -9,36 +9,43 @@ import torch
 from torch import nn
 
 from iteach_app.config import ConfigError, TrainConfig
-from iteach_app.data import DataBundle, build_splits, fixed_batches
+from iteach_app.data import DataBundle, build_splits
 from iteach_app.training.checkpoint import restore_model
 from iteach_app.training.distributed import DistInfo, device_for
 from iteach_app.training.framework import build_framework
 from iteach_app.training.keep import effective_keep_at_least
+from iteach_app.training.plans import evaluation_batches, utterance_budget
+from iteach_app.training.precision import autocast
 from iteach_app.training.run_folder import RunFolder
 from its_distill import InvertedTeacherStudent
 from missing_modality import UMEResult, evaluate_ume
 
 SPLITS = ("train", "val", "test")
+# UME stacks the rates' masked copies of a batch into one forward while copies * B * L^2 stays
+# within this many attention cells per head (8 heads in float32: 64 MB per attention map).
+STACK_CELLS = 1 << 21
 
 
-def predictor(student: nn.Module, task: str) -> Callable[..., torch.Tensor]:
-    """``predict(features, utterance_mask, present)`` for missing_modality: logits or values;
-    ``predict(..., speakers)`` for a student that sets ``uses_speakers`` (missing_modality passes
-    the batch's speakers to it)."""
+def predictor(student: nn.Module, task: str, precision: str = "32") -> Callable[..., torch.Tensor]:
+    """``predict(features, utterance_mask, present)`` for missing_modality: logits or values
+    (float32, also under bf16 autocast); ``predict(..., speakers)`` for a student that sets
+    ``uses_speakers`` (missing_modality passes the batch's speakers to it)."""
 
     def predict(features, utterance_mask, present):
-        with torch.no_grad():
+        with torch.no_grad(), autocast(precision, utterance_mask.device):
             out = student(features=features, utterance_mask=utterance_mask, present=present)
+        out = out.float()
         return out.squeeze(-1) if task == "regression" else out
 
     def predict_with_speakers(features, utterance_mask, present, speakers):
-        with torch.no_grad():
+        with torch.no_grad(), autocast(precision, utterance_mask.device):
             out = student(
                 features=features,
                 utterance_mask=utterance_mask,
                 present=present,
                 speakers=speakers,
             )
+        out = out.float()
         return out.squeeze(-1) if task == "regression" else out
 
     return predict_with_speakers if getattr(student, "uses_speakers", False) else predict
@@ -52,19 +59,23 @@ def evaluate_student(
     rates: Sequence[float],
     seed: int,
     keep_at_least: int,
+    precision: str = "32",
+    stack_budget: int | None = STACK_CELLS,
 ) -> UMEResult:
-    """UME of ``student`` (put in eval mode, restored after) with masks fixed by ``seed``."""
+    """UME of ``student`` (put in eval mode, restored after) with masks fixed by ``seed``;
+    the rates' copies of a batch share forwards within ``stack_budget`` (None: one per rate)."""
     was_training = student.training
     student.eval()
     try:
         return evaluate_ume(
-            predictor(student, task),
+            predictor(student, task, precision),
             batches,
             rates,
             seed=seed,
             task=task,
             keep_at_least=keep_at_least,
             modalities=getattr(student, "modalities", None),
+            stack_budget=stack_budget,
         )
     finally:
         student.train(was_training)
@@ -99,7 +110,7 @@ def evaluate_run(
         raise ConfigError(f"--batch-size must be at least 1; got {batch_size}")
     config, data, model, target = load_trained(run_dir, device=device)
     size = batch_size if batch_size is not None else config.batch_size
-    batches = fixed_batches(getattr(data, split), size, target)
+    batches = evaluation_batches(getattr(data, split), size, utterance_budget(config), target)
     result = evaluate_student(
         model.student,
         batches,
@@ -107,5 +118,6 @@ def evaluate_run(
         rates=config.eval_rates,
         seed=config.eval_seed,
         keep_at_least=effective_keep_at_least(config, len(data.modality_dims)),
+        precision=config.precision,
     )
     return config, result

@@ -16,10 +16,12 @@ import torch
 from torch import nn
 
 from iteach_app.config import TrainConfig
-from iteach_app.data import DataBundle, chunks, collate, epoch_order
+from iteach_app.data import DataBundle, collate
 from iteach_app.training import distributed
 from iteach_app.training.distributed import DistInfo
 from iteach_app.training.optim import Criterion, LRSchedule
+from iteach_app.training.plans import epoch_batches
+from iteach_app.training.precision import autocast
 from iteach_app.training.step import run_step
 from its_distill import InvertedTeacherStudent
 from missing_modality import ModalityMasker, Schedule
@@ -100,26 +102,24 @@ class TrainLoop:
 
     def _train_epoch(self) -> None:
         state, config = self.state, self.config
-        order = distributed.shard(
-            epoch_order(len(self.data.train), config.seed, state.epoch), self.dist
-        )
-        batches = chunks(order, config.batch_size)
+        batches = epoch_batches(self.data.train, config, state.epoch, self.dist)
         self.num_batches = len(batches)
         self.fire("on_epoch_begin")
         self.network.train()
         for step in range(state.step, len(batches)):
             batch = collate(self.data.train, batches[step]).to(self.device)
-            result = self.step_function(
-                self.network,
-                batch,
-                masker=self.masker,
-                schedule=self.schedule,
-                seed=config.seed,
-                epoch=state.epoch,
-                step=step,
-                rank=self.dist.rank,
-                criterion=self.criterion,
-            )
+            with autocast(config.precision, self.device):
+                result = self.step_function(
+                    self.network,
+                    batch,
+                    masker=self.masker,
+                    schedule=self.schedule,
+                    seed=config.seed,
+                    epoch=state.epoch,
+                    step=step,
+                    rank=self.dist.rank,
+                    criterion=self.criterion,
+                )
             self.optimizer.zero_grad(set_to_none=True)
             result.loss.backward()
             if config.grad_clip > 0:

@@ -12,7 +12,7 @@ import torch
 from rich.console import Console
 
 from iteach_app.config import TrainConfig
-from iteach_app.data import DataBundle, build_splits, chunks, fixed_batches, with_class_names
+from iteach_app.data import DataBundle, build_splits, with_class_names
 from iteach_app.model import count_parameters
 from iteach_app.report.labels import figure_title
 from iteach_app.training import distributed
@@ -32,6 +32,7 @@ from iteach_app.training.framework import build_framework
 from iteach_app.training.keep import effective_keep_at_least, single_modality_note
 from iteach_app.training.loop import TrainLoop, TrainState
 from iteach_app.training.optim import Criterion, build_criterion, build_optimizer, build_schedule
+from iteach_app.training.plans import epoch_batches, evaluation_batches, too_long, utterance_budget
 from iteach_app.training.pretraining import phase_callbacks
 from iteach_app.training.resume_state import check_resume_state
 from iteach_app.training.run_folder import RunFolder, protocol_note
@@ -154,6 +155,7 @@ class Trainer:
 
             for line in audit_modalities(self.data).short_lines():
                 display.say(f"audit {line}")
+        self._note_long_conversations(display)
         try:
             loop.run()
         finally:
@@ -171,7 +173,9 @@ class Trainer:
             restore_model(self.model, self.folder.load("best", self.config))
         else:
             save_best(loop, self.folder)
-        batches = fixed_batches(self.data.test, self.config.batch_size, self.device)
+        batches = evaluation_batches(
+            self.data.test, self.config.batch_size, utterance_budget(self.config), self.device
+        )
         result = evaluate_student(
             self.model.student,
             batches,
@@ -179,6 +183,7 @@ class Trainer:
             rates=self.config.eval_rates,
             seed=self.config.eval_seed,
             keep_at_least=self._keep(),
+            precision=self.config.precision,
         )
         self.folder.write_ume(result, self.config, title=self.title)
         display.say(f"UME written to {self.folder.ume['md']} (best epoch {self.state.best_epoch})")
@@ -200,14 +205,25 @@ class Trainer:
             )
 
     def _steps_per_epoch(self) -> int:
-        """Optimiser steps in one epoch on this rank (the shard of the training conversations)."""
-        shard = distributed.shard(range(len(self.data.train)), self.dist)
-        return max(len(chunks(shard, self.config.batch_size)), 1)
+        """Optimiser steps in one epoch on this rank (the first epoch's plan; a budget can make
+        later epochs differ by a step or two, which the schedule's horizon does not need)."""
+        return max(len(epoch_batches(self.data.train, self.config, 0, self.dist)), 1)
 
     def _criterion(self) -> Criterion | None:
         """The classification criterion of the recipe (None: the wrapper's plain loss)."""
         counts = self.data.train.label_counts() if self.data.task == "classification" else None
         return build_criterion(self.config, self.data.task, counts, self.data.out_dim)
+
+    def _note_long_conversations(self, display: ProgressDisplay) -> None:
+        """Say once which training conversations exceed the utterance budget (each goes alone)."""
+        budget = utterance_budget(self.config)
+        longer = too_long(self.data.train, budget)
+        if longer:
+            name, length = max(longer, key=lambda item: item[1])
+            display.say(
+                f"{len(longer)} training conversation(s) longer than max_utterances_per_batch "
+                f"{budget} train alone in their batch (longest: {name}, {length} utterances)"
+            )
 
     def _keep(self) -> int:
         return effective_keep_at_least(self.config, len(self.data.modality_dims))

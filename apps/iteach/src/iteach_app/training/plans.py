@@ -1,0 +1,78 @@
+"""The run's batches: each epoch's training batches and the fixed evaluation batches, planned by
+`batching` from the conversations' lengths and the config's count and utterance budget.
+
+The epoch plan is a function of (seed, epoch) alone (the generator the order always came from),
+so a resumed run rebuilds the same batches; with ``length_aware`` off and no budget it is the
+seeded shuffle cut into ``batch_size`` batches, as before budgets existed.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from erc_data import ERCDataset
+from erc_data.batch import ConversationBatch
+from iteach_app.config import TrainConfig
+from iteach_app.data import collate
+from iteach_app.training import distributed
+from iteach_app.training.batching import plan_epoch, plan_fixed
+from iteach_app.training.distributed import DistInfo
+from iteach_app.training.seeds import generator
+
+
+def conversation_lengths(dataset: ERCDataset) -> list[int]:
+    """Utterances per conversation, in the dataset's order."""
+    return [len(conversation) for conversation in dataset]
+
+
+def utterance_budget(config: TrainConfig) -> int | None:
+    """The config's padded-utterance budget per batch; None when off (0 or unset)."""
+    return config.max_utterances_per_batch or None
+
+
+def epoch_batches(
+    dataset: ERCDataset, config: TrainConfig, epoch: int, dist: DistInfo | None = None
+) -> list[list[int]]:
+    """This rank's training batches of ``epoch`` (lists of indices into ``dataset``).
+
+    Distributed: the global plan's batches are dealt round-robin (wrapping round), so every rank
+    takes the same number of steps.
+    """
+    batches = plan_epoch(
+        conversation_lengths(dataset),
+        max_conversations=config.batch_size,
+        max_utterances=utterance_budget(config),
+        length_aware=config.length_aware,
+        generator=generator(config.seed, "order", epoch),
+    )
+    return distributed.shard(batches, dist or DistInfo())
+
+
+def too_long(dataset: ERCDataset, budget: int | None) -> list[tuple[str, int]]:
+    """(id, length) of the conversations longer than ``budget`` (each goes alone in its batch)."""
+    if budget is None:
+        return []
+    return [(str(c.id), len(c)) for c in dataset if len(c) > budget]
+
+
+def evaluation_plan(
+    dataset: ERCDataset, batch_size: int, max_utterances: int | None
+) -> list[list[int]]:
+    """Fixed evaluation batches: sorted by length (least padding), within count and budget."""
+    return plan_fixed(
+        conversation_lengths(dataset),
+        max_conversations=batch_size,
+        max_utterances=max_utterances,
+        length_aware=True,
+    )
+
+
+def evaluation_batches(
+    dataset: ERCDataset,
+    batch_size: int,
+    max_utterances: int | None,
+    device: torch.device,
+) -> list[ConversationBatch]:
+    """The dataset as fixed evaluation batches on ``device`` (re-iterable)."""
+    plan = evaluation_plan(dataset, batch_size, max_utterances)
+    return [collate(dataset, indices).to(device) for indices in plan]

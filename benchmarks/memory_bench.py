@@ -1,0 +1,101 @@
+"""Peak memory and time against conversation length (issue 19): training on a batch of one long
+conversation, on a mixed batch (the long one and 7 of 50 utterances, padded to it), and student
+inference of the long one alone. Each case runs in a fresh subprocess, which reports its own
+peak resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) and time.
+
+Model: ITS (attention teacher 3 + NAS student 4) at hidden 128, widths text 64, audio 32,
+video 64 (the issue's synthetic set).
+
+    python benchmarks/memory_bench.py [--lengths 100,300,1000,3000] [--train-max 1000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+DIMS = {"text": 64, "audio": 32, "video": 64}
+
+CHILD = r"""
+import json, resource, sys, time
+import torch
+from erc_data import Conversation, collate_conversations
+import numpy as np
+from iteach_app.config import resolve
+from iteach_app.training.framework import build_framework, build_optimizer
+from iteach_app.training.step import run_step
+from missing_modality import ModalityMasker, parse_schedule
+
+case, length, dims = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+torch.set_num_threads(1)
+rng = np.random.default_rng(0)
+def conv(i, n):
+    feats = {m: rng.standard_normal((n, d)).astype(np.float32) for m, d in dims.items()}
+    labels = rng.integers(0, 4, n)
+    ids, speakers = [f"u{j}" for j in range(n)], np.zeros(n, dtype=np.int64)
+    return Conversation(f"c{i}", ids, speakers, labels, feats)
+convs = [conv(0, length)] + ([conv(i, 50) for i in range(1, 8)] if case == "mixed" else [])
+batch = collate_conversations(convs)
+config = resolve(overrides={"synthetic": "iemocap4", "device": "cpu"})
+model = build_framework(config, dims, 4, "classification")
+start = time.perf_counter()
+if case == "infer":
+    model.student.eval()
+    with torch.no_grad():
+        model.student(features=batch.features, utterance_mask=batch.utterance_mask)
+else:
+    optimizer = build_optimizer(model, config)
+    masker = ModalityMasker(model.student.modalities)
+    result = run_step(model, batch, masker=masker, schedule=parse_schedule("random"), seed=0,
+                      epoch=0, step=0)
+    result.loss.backward()
+    optimizer.step()
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "peak_mb": peak}))
+"""
+
+
+def run_case(case: str, length: int) -> tuple[float, float]:
+    """(seconds, peak MB) of one case in a fresh interpreter."""
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, case, str(length), json.dumps(DIMS)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return result["seconds"], result["peak_mb"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lengths", default="100,300,1000,3000")
+    parser.add_argument(
+        "--train-max",
+        type=int,
+        default=1000,
+        help="longest L trained (dense attention backward grows as L^2: 3000 needs many GB)",
+    )
+    parser.add_argument("--quick", action="store_true", help="L = 100, 300 only")
+    args = parser.parse_args()
+    lengths = [100, 300] if args.quick else [int(x) for x in args.lengths.split(",")]
+    print(f"ITS (teacher 3 + student 4), hidden 128, widths {DIMS}, 1 thread; fresh process each")
+    print("| case | L | seconds | peak RSS (MB) |\n|---|---:|---:|---:|")
+    for case, label in (
+        ("one", "train, one conversation"),
+        ("mixed", "train, L + 7 x 50"),
+        ("infer", "inference, one conversation"),
+    ):
+        for length in lengths:
+            if case != "infer" and length > args.train_max:
+                print(f"| {label} | {length} | skipped (--train-max {args.train_max}) | |")
+                continue
+            seconds, peak = run_case(case, length)
+            print(f"| {label} | {length} | {seconds:.2f} | {peak:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""Throughput before and after issue 18, measured back to back in one run: seconds per training
+epoch (ITS, PRE), utterances/s, UME evaluation of all rates on the test split, and student
+inference latency per conversation, for this tree and for a git ref (default 7597c5f, the code
+before issue 18) checked out into a temporary `git worktree`.
+
+Shapes: the real IEMOCAP 6-class fold-5 conversations (lengths, labels) with random features at
+the paper's widths (text 1024, audio 512, video 1024); batch 32. Each tree runs MEASURE in its
+own subprocess with PYTHONPATH on that tree's package sources; MEASURE uses only APIs both
+trees have, and the new batch plans (budget, length-aware) where the tree has them.
+
+    python benchmarks/speed_bench.py [--ref 7597c5f] [--threads 2] [--variants]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("ITEACH_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SOURCES = (
+    "packages/ecce/src",
+    "packages/its/src",
+    "packages/missing/src",
+    "packages/erc-data/src",
+    "apps/iteach/src",
+)
+
+MEASURE = r"""
+import json, statistics, sys, time
+import numpy as np
+import torch
+from erc_data import Conversation, ERCDataset, collate_conversations, load_gcnet
+from iteach_app.config import resolve
+from missing_modality import ModalityMasker, parse_schedule
+try:  # the app after issue 17
+    from iteach_app.training.evaluation import evaluate_student
+    from iteach_app.training.framework import build_framework, build_optimizer
+    from iteach_app.training.step import run_step
+
+    def loss_of(model, batch, framework, **kw):
+        return run_step(model, batch, **kw).loss
+except ImportError:  # before it (7597c5f)
+    from iteach_app.evaluate import evaluate_student
+    from iteach_app.framework import build_framework, build_optimizer
+    from iteach_app.step import step_output
+
+    def loss_of(model, batch, framework, **kw):
+        return step_output(model, batch, with_teacher=framework != "pre", **kw)[0].loss
+
+data, threads, settings = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+torch.set_num_threads(threads)
+DIMS = {"text": 1024, "audio": 512, "video": 1024}
+try:
+    from iteach_app.training import plans
+    from iteach_app.training.precision import autocast
+except ImportError:
+    plans = None
+    import contextlib
+    autocast = lambda precision, device: contextlib.nullcontext()
+
+def widen(dataset, seed):
+    rng = np.random.default_rng(seed)
+    out = []
+    for c in dataset:
+        f = {m: rng.standard_normal((len(c.labels), d)).astype(np.float32) for m, d in DIMS.items()}
+        out.append(Conversation(c.id, list(c.utterance_ids), c.speakers, c.labels, f))
+    return ERCDataset(out, name="bench", task="classification", num_classes=6, modality_dims=DIMS)
+
+ds = load_gcnet(data + "/IEMOCAP", "IEMOCAPSix", {"text": "minilm-384-UTT"})
+train_real, _, test_real = ds.split(fold=5, val_fraction=0.1, seed=0)
+train, test = widen(train_real, 0), widen(test_real, 1)
+n_train = sum(len(c.labels) for c in train)
+out = {"utterances": n_train}
+cpu = torch.device("cpu")
+for framework in ("its", "pre"):
+    overrides = {"synthetic": "iemocap6", "framework": framework, "student": "nas", "device": "cpu"}
+    if plans is not None:
+        overrides.update(settings)
+    config = resolve(overrides=overrides)
+    model = build_framework(config, DIMS, 6, "classification")
+    optimizer = build_optimizer(model, config)
+    masker = ModalityMasker(model.student.modalities)
+    schedule = parse_schedule("random")
+    if plans is not None:
+        batches = plans.epoch_batches(train, config, 0)
+    else:
+        order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0)).tolist()
+        batches = [order[i : i + 32] for i in range(0, len(order), 32)]
+    precision = getattr(config, "precision", "32")
+    start = time.perf_counter()
+    for step, indices in enumerate(batches):
+        b = collate_conversations([train[i] for i in indices])
+        with autocast(precision, cpu):
+            loss = loss_of(
+                model, b, framework, masker=masker, schedule=schedule, seed=0, epoch=0, step=step
+            )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    out[framework] = time.perf_counter() - start
+    if framework == "its":
+        student = model.student.eval()
+        if plans is not None:
+            eval_batches = plans.evaluation_batches(test, 32, plans.utterance_budget(config), cpu)
+            kwargs = {"precision": precision}
+        else:
+            idx = list(range(len(test)))
+            eval_batches = [collate_conversations([test[i] for i in idx[j : j + 32]])
+                            for j in range(0, len(idx), 32)]
+            kwargs = {}
+        start = time.perf_counter()
+        evaluate_student(student, eval_batches, task="classification",
+                         rates=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7), seed=0, keep_at_least=1,
+                         **kwargs)
+        out["ume"] = time.perf_counter() - start
+        times = []
+        with torch.no_grad(), autocast(precision, cpu):
+            for c in test:
+                b = collate_conversations([c])
+                t = time.perf_counter()
+                student(features=b.features, utterance_mask=b.utterance_mask)
+                times.append(time.perf_counter() - t)
+        out["latency_ms"] = statistics.median(times) * 1e3
+print(json.dumps(out))
+"""
+
+
+def measure(tree: Path, threads: int, settings: dict) -> dict:
+    """MEASURE run on ``tree``'s sources in a fresh interpreter."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(tree / s) for s in SOURCES)}
+    env["OMP_NUM_THREADS"] = str(threads)
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(DATA), str(threads), json.dumps(settings)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tree,
+    )
+    if out.returncode:
+        raise SystemExit(f"measurement on {tree} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def row(label: str, m: dict) -> str:
+    """One table row of a measurement."""
+    return (
+        f"| {label} | {m['its']:.2f} | {m['utterances'] / m['its']:.0f} | {m['pre']:.2f} | "
+        f"{m['ume']:.2f} | {m['latency_ms']:.1f} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ref", default="7597c5f", help="git ref of the code before issue 18")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--variants", action="store_true", help="also length-aware batching and bf16 autocast"
+    )
+    args = parser.parse_args()
+    if not (DATA / "IEMOCAP").is_dir():
+        print(f"skipped: real data not found at {DATA} (set ITEACH_SHARED_DATA)")
+        return
+    variants = {"this tree (defaults)": {}}
+    if args.variants:
+        variants["this tree, length_aware"] = {"length_aware": True}
+        variants["this tree, bf16"] = {"precision": "bf16"}
+    with tempfile.TemporaryDirectory(prefix="iteach-ref-") as tmp:
+        old = Path(tmp) / "tree"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(old), args.ref],
+            check=True,
+        )
+        try:
+            before = measure(old, args.threads, {})
+            after = {label: measure(ROOT, args.threads, s) for label, s in variants.items()}
+        finally:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=False
+            )
+    print(
+        f"IEMOCAP 6-class fold 5 shapes ({before['utterances']} training utterances), paper "
+        f"widths, batch 32, {args.threads} thread(s)"
+    )
+    print("| code | ITS s/epoch | ITS utt/s | PRE s/epoch | UME 8 rates s | inference ms/conv |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(row(f"before ({args.ref})", before))
+    for label, m in after.items():
+        print(row(label, m))
+    for label, m in after.items():
+        print(
+            f"{label} vs before: ITS x{before['its'] / m['its']:.2f} faster, PRE "
+            f"x{before['pre'] / m['pre']:.2f}, UME x{before['ume'] / m['ume']:.2f}, inference "
+            f"x{before['latency_ms'] / m['latency_ms']:.2f}; UME / ITS epoch "
+            f"{m['ume'] / m['its']:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
