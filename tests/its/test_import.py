@@ -1,7 +1,11 @@
-"""The package imports and says its version."""
+"""The package imports and says the repository's one version (the VERSION file)."""
+
+from pathlib import Path
 
 import its_distill
 
+VERSION = (Path(__file__).resolve().parents[2] / "VERSION").read_text().strip()
+
 
 def test_version() -> None:
-    assert its_distill.__version__ == "0.1.0"
+    assert its_distill.__version__ == VERSION
