@@ -10,8 +10,8 @@ from typer.core import TyperGroup, TyperOption
 from typer.testing import CliRunner
 
 from iteach_app.cli import app
+from iteach_app.commands.help_defaults import show_every_default
 from iteach_app.console_log import ConsoleTee
-from iteach_app.help_defaults import show_every_default
 
 runner = CliRunner()
 

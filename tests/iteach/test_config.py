@@ -13,12 +13,13 @@ from iteach_app.config import (
     parse_pairs,
     resolve,
 )
+from iteach_app.config.validate import validate
 from iteach_app.training.framework import Role, resolve_roles
 from iteach_app.training.run_folder import RunFolder
 
 
 def test_defaults_are_the_papers() -> None:
-    config = TrainConfig(synthetic="iemocap4", preset="paper").validate()
+    config = validate(TrainConfig(synthetic="iemocap4", preset="paper"))
     assert (config.hidden_dim, config.mlp_ratio, config.num_heads) == (128, 4.0, 8)
     assert (config.window, config.max_distance) == (7, 30)
     assert (config.lr, config.router_lr, config.batch_size, config.epochs) == (5e-4, 5e-3, 32, 100)

@@ -26,8 +26,8 @@ from iteach_app.commands import (
     train,
 )
 from iteach_app.commands.features import app as features_app
+from iteach_app.commands.help_defaults import show_every_default
 from iteach_app.console_log import start_tee, stop_tee
-from iteach_app.help_defaults import show_every_default
 
 
 class OneLineErrors(TyperGroup):

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
+from iteach_app.commands.options import config_options
 from iteach_app.config import load_toml, resolve
-from iteach_app.config.options import config_options
 
 
 @config_options()

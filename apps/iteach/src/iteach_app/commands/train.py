@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from iteach_app.commands.options import config_options
 from iteach_app.config import ConfigError, load_toml, resolve
-from iteach_app.config.options import config_options
 from iteach_app.config.schema import UNHASHED
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars or epoch lines")]

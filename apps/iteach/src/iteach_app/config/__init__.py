@@ -1,4 +1,4 @@
-"""The run's settings: the schema (one dataclass), TOML in and out, CLI options, checks."""
+"""The run's settings: the schema (one dataclass), TOML in and out, presets, checks."""
 
 from iteach_app.config.errors import ConfigError
 from iteach_app.config.schema import (
@@ -8,6 +8,7 @@ from iteach_app.config.schema import (
     TrainConfig,
 )
 from iteach_app.config.toml_io import load_toml, parse_pairs, resolve, to_toml
+from iteach_app.config.validate import validate
 
 __all__ = [
     "FIELD_NAMES",
@@ -19,4 +20,5 @@ __all__ = [
     "parse_pairs",
     "resolve",
     "to_toml",
+    "validate",
 ]

@@ -322,13 +322,6 @@ class TrainConfig:
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def validate(self) -> TrainConfig:
-        """Check every setting; raises ConfigError naming the first bad one. Returns self."""
-        from iteach_app.config.validate import validate
-
-        validate(self)
-        return self
-
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in fields(TrainConfig)}
 FIELD_NAMES = tuple(FIELDS)

@@ -11,6 +11,7 @@ import tomli_w
 
 from iteach_app.config.errors import ConfigError
 from iteach_app.config.schema import FIELD_NAMES, TrainConfig
+from iteach_app.config.validate import validate
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -56,7 +57,7 @@ def resolve(
             if value is not None:
                 values[key] = value
     try:
-        return TrainConfig(**values).validate()
+        return validate(TrainConfig(**values))
     except ConfigError as err:
         raise ConfigError(f"{source}: {err}") from None
 

@@ -12,9 +12,9 @@ if TYPE_CHECKING:
     from iteach_app.config.schema import TrainConfig
 
 
-def validate(c: TrainConfig) -> None:
+def validate(c: TrainConfig) -> TrainConfig:
     """Fill the preset's settings not given, coerce every field, then check the rules that tie
-    fields together."""
+    fields together; raises ConfigError naming the first bad setting. Returns ``c``."""
     apply_preset(c)
     coerce_fields(c)
     if c.labels and c.conversations is None:
@@ -49,6 +49,7 @@ def validate(c: TrainConfig) -> None:
     if not c.eval_rates:
         raise ConfigError("eval_rates is empty: give missing rates in [0, 1)")
     _check_schedule(c.mask_schedule)
+    return c
 
 
 def _check_conversations(c: TrainConfig) -> None:

@@ -13,9 +13,11 @@ import dataclasses
 from pathlib import Path
 
 from iteach_app.config import TrainConfig
+from iteach_app.config.validate import validate
 from iteach_app.data import DataBundle, fixed_batches
 from iteach_app.training.evaluation import load_trained, predictor
 from iteach_app.training.keep import effective_keep_at_least
+from iteach_app.training.run_folder import RunFolder
 from iteach_app.training.trainer import Trainer
 from missing_modality import UMEResult, evaluate_ime
 
@@ -29,7 +31,7 @@ def protocol_configs(config: TrainConfig, protocol: str) -> dict[float, TrainCon
         raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}; got {protocol!r}")
     rates = list(config.eval_rates) if protocol == "ime" else [FIG8_RATE]
     return {
-        rate: dataclasses.replace(config, mask_schedule=f"constant:{rate:g}").validate()
+        rate: validate(dataclasses.replace(config, mask_schedule=f"constant:{rate:g}"))
         for rate in rates
     }
 
@@ -50,14 +52,12 @@ def run_protocol(
     for rate, rate_config in protocol_configs(config, protocol).items():
         run_dir = out / f"rate{rate:g}"
         runs[rate] = run_dir
-        if resume and (run_dir / "ume.json").is_file():
+        if resume and RunFolder(run_dir).ume["json"].is_file():
             continue
         trainer = Trainer(rate_config, run_dir, data=data, resume=resume, verbose=verbose)
         data = trainer.data
         trainer.fit()
     if protocol == "fig8":
-        from iteach_app.training.run_folder import RunFolder
-
         return RunFolder(runs[FIG8_RATE]).read_ume(), runs
     return ime_result(runs, config), runs
 

@@ -7,6 +7,7 @@ import statistics
 from collections.abc import Sequence
 
 from iteach_app.config import ConfigError, TrainConfig
+from iteach_app.config.validate import validate
 from iteach_app.training.run_folder import SELECTION_METRIC
 from missing_modality import UMEResult
 
@@ -38,7 +39,7 @@ def expand(config: TrainConfig, folds: Sequence[int], seeds: Sequence[int]) -> l
     out = []
     for fold in folds or [config.fold]:
         for seed in seeds or [config.seed]:
-            out.append(dataclasses.replace(config, fold=fold, seed=seed).validate())
+            out.append(validate(dataclasses.replace(config, fold=fold, seed=seed)))
     return out
 
 

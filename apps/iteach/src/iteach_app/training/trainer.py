@@ -12,6 +12,7 @@ import torch
 from rich.console import Console
 
 from iteach_app.config import TrainConfig
+from iteach_app.config.validate import validate
 from iteach_app.data import DataBundle, build_splits, with_class_names
 from iteach_app.model import count_parameters
 from iteach_app.report.labels import figure_title
@@ -73,7 +74,7 @@ class Trainer:
         console: Console | None = None,
         title: str | None = None,
     ) -> None:
-        self.config = config.validate()
+        self.config = validate(config)
         if config.threads is not None:
             torch.set_num_threads(config.threads)
         self.folder = RunFolder(run_dir)
