@@ -87,3 +87,9 @@ def test_log_file_that_cannot_be_written_is_one_line(tmp_path, where) -> None:
     assert result.output.startswith("error: --log-file")
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_flags_show_no_value_placeholder() -> None:
+    result = runner.invoke(app, ["evaluate", "--help"], env={"COLUMNS": "200"})
+    json_line = next(line for line in result.output.splitlines() if "--json" in line)
+    assert "<bool>" not in json_line

@@ -1,5 +1,7 @@
 """Every option's default in --help: an option whose default is None (not given) says
-``[default: (none)]`` unless its help or its own default text already says what happens."""
+``[default: (none)]`` unless its help or its own default text already says what happens; an
+on/off flag shows no ``<bool>`` placeholder (it takes no value: ``--quiet``, not ``--quiet true``).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ def show_every_default(command: Command) -> None:
     for sub in command.commands.values() if isinstance(command, TyperGroup) else ():
         show_every_default(sub)
     for param in command.params:
+        if isinstance(param, TyperOption) and param.is_flag:
+            param.metavar = " "
         if not isinstance(param, TyperOption) or param.is_flag or param.name == "help":
             continue
         given = isinstance(param.show_default, str) or "default" in (param.help or "")
