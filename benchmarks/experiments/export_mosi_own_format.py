@@ -1,4 +1,4 @@
-"""Export CMU-MOSI (GCNet release under ITEACH_SHARED_DATA) to erc-data's own-conversations format.
+"""Export CMU-MOSI (GCNet release under ../shared/data or ITEACH_SHARED_DATA) to erc-data's own-conversations format.
 
 Writes, into the folder given on the command line (never the repository):
   table.csv   conversation_id, utterance_id, speaker, label (sentiment score), order, split
@@ -62,10 +62,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="folder to write (outside the repository)")
     args = parser.parse_args()
-    shared = os.environ.get("ITEACH_SHARED_DATA")
-    if not shared:
-        sys.exit("error: set ITEACH_SHARED_DATA to the folder holding CMUMOSI/")
-    count = export(Path(shared) / "CMUMOSI", args.out)
+    default = Path(__file__).resolve().parents[3] / "shared" / "data"
+    shared = Path(os.environ.get("ITEACH_SHARED_DATA", default))
+    if not (shared / "CMUMOSI").is_dir():
+        sys.exit(f"error: {shared / 'CMUMOSI'} not found; set ITEACH_SHARED_DATA to its parent")
+    count = export(shared / "CMUMOSI", args.out)
     print(f"wrote {count} utterances to {args.out}/table.csv, text.npz, audio.npz")
 
 
