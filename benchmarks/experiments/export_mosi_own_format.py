@@ -1,4 +1,4 @@
-"""Export CMU-MOSI (GCNet release under ../shared/data or ITEACH_SHARED_DATA) to erc-data's own-conversations format.
+"""Export CMU-MOSI (the GCNet release in ../shared/data) to erc-data's own-conversations format.
 
 Writes, into the folder given on the command line (never the repository):
   table.csv   conversation_id, utterance_id, speaker, label (sentiment score), order, split
