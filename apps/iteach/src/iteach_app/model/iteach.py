@@ -47,9 +47,9 @@ class ITEACHNet(nn.Module):
     (off: it measured worse on validation, see the README).
 
     Memory on long conversations (issue 19), neither changes the numbers: `query_chunk`
-    (default 256; None: dense) runs self- and cross-attention in blocks of that many query
-    rows; without autograd (evaluate, predict) each ECCE bias is computed just before its
-    block uses it and freed after, so one dense (B,H,L,L) bias lives at a time.
+    (default 256) runs self- and cross-attention in blocks of that many query rows, and
+    without autograd (evaluate, predict) computes each ECCE bias just before its block uses it
+    and frees it after, so one dense (B,H,L,L) bias lives at a time; None: the dense path.
     `activation_checkpointing` (training) keeps only each encoder layer's inputs and
     recomputes the layer in the backward pass: memory of one layer instead of all, for time.
     """
@@ -178,9 +178,9 @@ class ITEACHNet(nn.Module):
     def _layer_biases(
         self, states: Mapping[str, torch.Tensor], utterance_mask: torch.Tensor
     ) -> Mapping[str, torch.Tensor]:
-        """The biases the layers read: computed once (autograd keeps them anyway), or, without
-        autograd, on each read so that only the bias in use is held."""
-        if torch.is_grad_enabled():
+        """The biases the layers read: computed once (autograd keeps them anyway; and on the
+        dense path, query_chunk=None), or, without autograd, on each read (one bias held)."""
+        if torch.is_grad_enabled() or self.query_chunk is None:
             return self._biases(states, utterance_mask)
         return OnDemandBiases(self.ecce, dict(states), utterance_mask)
 
