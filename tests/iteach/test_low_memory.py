@@ -4,13 +4,17 @@ checkpointing in training (same gradients), and UME evaluation of one long conve
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
+from erc_data import Conversation, collate_conversations
+from iteach_app.config import resolve
 from iteach_app.model import ITEACHNet
 from iteach_app.model.layers.chunked import AttentionMixer
 from iteach_app.model.layers.masking import masked_attention
 from iteach_app.training.evaluation import evaluate_student
+from iteach_app.training.framework import build_framework
 
 DIMS = {"text": 6, "audio": 4, "video": 5}
 TOL = {torch.float32: 1e-5, torch.float64: 1e-10}
@@ -121,10 +125,6 @@ def test_activation_checkpointing_gives_same_gradients(dtype: torch.dtype) -> No
 
 
 def test_evaluate_long_conversation_low_memory() -> None:
-    import numpy as np
-
-    from erc_data import Conversation, collate_conversations
-
     rng = np.random.default_rng(0)
     length = 500
     conv = Conversation(
@@ -144,3 +144,11 @@ def test_evaluate_long_conversation_low_memory() -> None:
         model, [batch], task="classification", rates=[0.0, 0.5], seed=0, keep_at_least=1
     )
     assert result == dense
+
+
+def test_activation_checkpointing_setting_reaches_both_models() -> None:
+    for value in (False, True):
+        overrides = {"synthetic": "iemocap4", "device": "cpu", "activation_checkpointing": value}
+        framework = build_framework(resolve(overrides=overrides), DIMS, 4, "classification")
+        assert framework.student.activation_checkpointing is value
+        assert framework.teacher.activation_checkpointing is value
