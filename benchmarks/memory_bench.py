@@ -11,7 +11,8 @@ with ``activation_checkpointing``.
 Model: ITS (attention teacher 3 + NAS student 4) at hidden 128, widths text 64, audio 32,
 video 64 (the issue's synthetic set).
 
-    python benchmarks/memory_bench.py [--lengths 100,300,1000,3000] [--train-max 1000] [--quick]
+    python benchmarks/memory_bench.py [--lengths 100,300,1000,3000] [--train-max 1000]
+        [--mixed-max 300] [--cases one,mixed,infer] [--quick]
 """
 
 from __future__ import annotations
