@@ -3,10 +3,16 @@ conversation, on a mixed batch (the long one and 7 of 50 utterances, padded to i
 inference of the long one alone. Each case runs in a fresh subprocess, which reports its own
 peak resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) and time.
 
+Before/after of the low-memory options: inference on the dense path (``query_chunk=None``:
+every ECCE bias kept for all layers, one dense attention call) and on the default path
+(attention in blocks of 256 query rows, ECCE biases computed on demand); training without and
+with ``activation_checkpointing``.
+
 Model: ITS (attention teacher 3 + NAS student 4) at hidden 128, widths text 64, audio 32,
 video 64 (the issue's synthetic set).
 
-    python benchmarks/memory_bench.py [--lengths 100,300,1000,3000] [--train-max 1000] [--quick]
+    python benchmarks/memory_bench.py [--lengths 100,300,1000,3000] [--train-max 1000]
+        [--mixed-max 300] [--cases one,mixed,infer] [--quick]
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from iteach_app.training.step import run_step
 from missing_modality import ModalityMasker, parse_schedule
 
 case, length, dims = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+option = sys.argv[4]
 torch.set_num_threads(1)
 rng = np.random.default_rng(0)
 def conv(i, n):
@@ -38,8 +45,13 @@ def conv(i, n):
     return Conversation(f"c{i}", ids, speakers, labels, feats)
 convs = [conv(0, length)] + ([conv(i, 50) for i in range(1, 8)] if case == "mixed" else [])
 batch = collate_conversations(convs)
-config = resolve(overrides={"synthetic": "iemocap4", "device": "cpu"})
+overrides = {"synthetic": "iemocap4", "device": "cpu"}
+if option == "checkpointed":
+    overrides["activation_checkpointing"] = True
+config = resolve(overrides=overrides)
 model = build_framework(config, dims, 4, "classification")
+if option == "dense":
+    model.student.set_query_chunk(None)
 start = time.perf_counter()
 if case == "infer":
     model.student.eval()
@@ -58,10 +70,11 @@ print(json.dumps({"seconds": seconds, "peak_mb": peak}))
 """
 
 
-def run_case(case: str, length: int) -> tuple[float, float]:
-    """(seconds, peak MB) of one case in a fresh interpreter."""
+def run_case(case: str, length: int, option: str) -> tuple[float, float]:
+    """(seconds, peak MB) of one case with one option (default, dense, checkpointed) in a
+    fresh interpreter."""
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, case, str(length), json.dumps(DIMS)],
+        [sys.executable, "-c", CHILD, case, str(length), json.dumps(DIMS), option],
         check=True,
         capture_output=True,
         text=True,
@@ -79,22 +92,37 @@ def main() -> None:
         default=1000,
         help="longest L trained (dense attention backward grows as L^2: 3000 needs many GB)",
     )
+    parser.add_argument(
+        "--mixed-max",
+        type=int,
+        default=300,
+        help="longest L of the mixed batch (8 x L padded; the default utterance budget of "
+        "1024 never forms it above 128, and at 1000 it needs ~10 GB)",
+    )
+    parser.add_argument(
+        "--cases", default="one,mixed,infer", help="which cases to run, comma-separated"
+    )
     parser.add_argument("--quick", action="store_true", help="L = 100, 300 only")
     args = parser.parse_args()
     lengths = [100, 300] if args.quick else [int(x) for x in args.lengths.split(",")]
     print(f"ITS (teacher 3 + student 4), hidden 128, widths {DIMS}, 1 thread; fresh process each")
-    print("| case | L | seconds | peak RSS (MB) |\n|---|---:|---:|---:|")
-    for case, label in (
-        ("one", "train, one conversation"),
-        ("mixed", "train, L + 7 x 50"),
-        ("infer", "inference, one conversation"),
+    print("| case | option | L | seconds | peak RSS (MB) |\n|---|---|---:|---:|---:|")
+    for case, label, options in (
+        ("one", "train, one conversation", ("default", "checkpointed")),
+        ("mixed", "train, L + 7 x 50", ("default", "checkpointed")),
+        ("infer", "inference, one conversation", ("dense", "default")),
     ):
+        if case not in args.cases.split(","):
+            continue
+        longest = {"one": args.train_max, "mixed": args.mixed_max}.get(case)
         for length in lengths:
-            if case != "infer" and length > args.train_max:
-                print(f"| {label} | {length} | skipped (--train-max {args.train_max}) | |")
-                continue
-            seconds, peak = run_case(case, length)
-            print(f"| {label} | {length} | {seconds:.2f} | {peak:.0f} |", flush=True)
+            for option in options:
+                if longest is not None and length > longest:
+                    print(f"| {label} | {option} | {length} | skipped (> {longest}) | |")
+                    continue
+                seconds, peak = run_case(case, length, option)
+                row = f"| {label} | {option} | {length} | {seconds:.2f} | {peak:.0f} |"
+                print(row, flush=True)
 
 
 if __name__ == "__main__":

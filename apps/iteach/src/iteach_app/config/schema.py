@@ -163,6 +163,15 @@ class TrainConfig:
     input_norm: Literal["layernorm", "none"] = field(
         default="none", metadata=meta("LayerNorm after each input projection, or none", "model")
     )
+    activation_checkpointing: bool = field(
+        default=False,
+        metadata=meta(
+            "recompute each encoder layer in the backward pass instead of keeping its "
+            "activations: less memory on long conversations, more time (same numbers)",
+            "model",
+            neutral=False,
+        ),
+    )
     # optimisation
     epochs: int | None = field(
         default=None, metadata=meta("most epochs" + BY_PRESET, "optim", gt=0)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Literal, get_args
 
 import torch
 from timm.layers import LayerNorm
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from ecce import ECCE
 from iteach_app.model.inputs import check_inputs
 from iteach_app.model.layers import AttentionMixer, EncoderLayer, NASMixer, Router
+from iteach_app.model.layers.chunked import QUERY_CHUNK
+from iteach_app.model.layers.fusion import CrossAttention
 from iteach_app.model.layers.standardize import FeatureStandardizer
 from iteach_app.model.registry import register_model
 
@@ -42,6 +45,13 @@ class ITEACHNet(nn.Module):
     per-channel gate, so the model starts as the query modality alone and lets another modality
     in only where it lowers the loss; `input_norm` adds a LayerNorm after each input projection
     (off: it measured worse on validation, see the README).
+
+    Memory on long conversations (issue 19), neither changes the numbers: `query_chunk`
+    (default 256) runs self- and cross-attention in blocks of that many query rows, and
+    without autograd (evaluate, predict) computes each ECCE bias just before its block uses it
+    and frees it after, so one dense (B,H,L,L) bias lives at a time; None: the dense path.
+    `activation_checkpointing` (training) keeps only each encoder layer's inputs and
+    recomputes the layer in the backward pass: memory of one layer instead of all, for time.
     """
 
     uses_speakers = False  # forward takes no speakers (B,L); a model that needs them sets True
@@ -66,6 +76,8 @@ class ITEACHNet(nn.Module):
         query_modality: str = "text",
         gated_fusion: bool = True,
         input_norm: bool = False,
+        query_chunk: int | None = QUERY_CHUNK,
+        activation_checkpointing: bool = False,
     ) -> None:
         super().__init__()
         if not modality_dims:
@@ -121,6 +133,17 @@ class ITEACHNet(nn.Module):
         self.norm = LayerNorm(hidden_dim)
         self.head_drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_dim, out_dim)
+        self.activation_checkpointing = activation_checkpointing
+        self.set_query_chunk(query_chunk)
+
+    def set_query_chunk(self, query_chunk: int | None) -> None:
+        """Query rows per attention block in every self- and cross-attention (None: dense)."""
+        if query_chunk is not None and (isinstance(query_chunk, bool) or query_chunk < 1):
+            raise ValueError(f"query_chunk must be an integer >= 1 or None, got {query_chunk!r}")
+        self.query_chunk = query_chunk
+        for module in self.modules():
+            if isinstance(module, (AttentionMixer, CrossAttention)):
+                module.query_chunk = query_chunk
 
     @staticmethod
     def _build_ecce(
@@ -152,6 +175,15 @@ class ITEACHNet(nn.Module):
     ) -> dict[str, torch.Tensor]:
         return {name: ecce(states[name], utterance_mask) for name, ecce in self.ecce.items()}
 
+    def _layer_biases(
+        self, states: Mapping[str, torch.Tensor], utterance_mask: torch.Tensor
+    ) -> Mapping[str, torch.Tensor]:
+        """The biases the layers read: computed once (autograd keeps them anyway; and on the
+        dense path, query_chunk=None), or, without autograd, on each read (one bias held)."""
+        if torch.is_grad_enabled() or self.query_chunk is None:
+            return self._biases(states, utterance_mask)
+        return OnDemandBiases(self.ecce, dict(states), utterance_mask)
+
     def forward(
         self,
         features: Mapping[str, torch.Tensor],
@@ -160,13 +192,19 @@ class ITEACHNet(nn.Module):
     ) -> torch.Tensor:
         """features {name: (B,L,D_m)}, utterance_mask (B,L), present (B,L,M) -> (B,L,out_dim)."""
         states = self._project(features, utterance_mask, present)
-        biases = self._biases(states, utterance_mask)
+        biases = self._layer_biases(states, utterance_mask)
         key_valid = {
             name: utterance_mask if present is None else utterance_mask & present[..., index]
             for index, name in enumerate(self.modalities)
         }
+        recompute = self.activation_checkpointing and self.training and torch.is_grad_enabled()
         for layer in self.layers:
-            states = layer(states, biases, utterance_mask, key_valid)
+            if recompute:
+                states = checkpoint(
+                    layer, states, biases, utterance_mask, key_valid, use_reentrant=False
+                )
+            else:
+                states = layer(states, biases, utterance_mask, key_valid)
         hidden = self.norm(states[self.modalities[0]])
         return self.head(self.head_drop(hidden))
 
@@ -244,6 +282,27 @@ class ITEACHNet(nn.Module):
             for name, params in groups.items()
             if params
         ]
+
+
+class OnDemandBiases(Mapping[str, torch.Tensor]):
+    """{name: ECCE bias (B,H,L,L)} computed from the projected inputs on each read, not stored."""
+
+    def __init__(
+        self,
+        ecce: Mapping[str, nn.Module],
+        states: Mapping[str, torch.Tensor],
+        utterance_mask: torch.Tensor,
+    ) -> None:
+        self.ecce, self.states, self.utterance_mask = ecce, states, utterance_mask
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        return self.ecce[name](self.states[name], self.utterance_mask)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ecce)
+
+    def __len__(self) -> int:
+        return len(self.ecce)
 
 
 # The paper's depths (Table 3): a 3-layer attention teacher and a 4-layer NAS student.

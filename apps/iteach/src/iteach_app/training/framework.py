@@ -86,6 +86,7 @@ def build_model(
         dropout=config.dropout,
         gated_fusion=config.fusion_gates == "tanh",
         input_norm=config.input_norm == "layernorm",
+        activation_checkpointing=config.activation_checkpointing,
     )
 
 

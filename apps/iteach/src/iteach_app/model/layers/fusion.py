@@ -9,6 +9,7 @@ from einops import rearrange
 from timm.layers import DropPath, LayerNorm
 from torch import nn
 
+from iteach_app.model.layers.chunked import QUERY_CHUNK
 from iteach_app.model.layers.masking import masked_attention
 
 
@@ -16,8 +17,11 @@ class CrossAttention(nn.Module):
     """Queries (B,L,D) attend to a context (B,S,D); only `key_valid` (B,S) keys count.
 
     Attention runs at width `dim * attn_ratio` (split over `num_heads`) and is projected back
-    to `dim`. A query with no valid key gets a zero update.
+    to `dim`. A query with no valid key gets a zero update. `query_chunk`: query rows per
+    attention block (exact, bounds the (B,H,L,S) logits; None: one dense call).
     """
+
+    query_chunk: int | None = QUERY_CHUNK
 
     def __init__(
         self,
@@ -48,7 +52,7 @@ class CrossAttention(nn.Module):
         q = rearrange(self.q(query), "b l (h d) -> b h l d", h=self.num_heads)
         k, v = rearrange(self.kv(context), "b s (two h d) -> two b h s d", two=2, h=self.num_heads)
         drop = self.attn_drop if self.training else 0.0
-        out = masked_attention(q, k, v, key_valid, dropout_p=drop)
+        out = masked_attention(q, k, v, key_valid, dropout_p=drop, query_chunk=self.query_chunk)
         return self.proj_drop(self.proj(rearrange(out, "b h l d -> b l (h d)")))
 
 

@@ -13,17 +13,31 @@ def masked_attention(
     key_valid: torch.Tensor,
     bias: torch.Tensor | None = None,
     dropout_p: float = 0.0,
+    query_chunk: int | None = None,
 ) -> torch.Tensor:
     """Attention of q (B,H,L,d) over k, v (B,H,S,d) where only key_valid (B,S) keys count.
 
     `bias` (B|1, H|1, L, S) is added to the logits. A query with no valid key gets a zero
     output (never NaN): its logits are filled with the dtype's minimum, not -inf, and the
-    resulting uniform average is multiplied away.
+    resulting uniform average is multiplied away. `query_chunk`: attend in blocks of that many
+    query rows (the same numbers, (B,H,chunk,S) logits instead of (B,H,L,S)).
     """
     batch, _, length, _ = q.shape
     invalid = ~key_valid[:, None, None, :]
-    logits_mask = q.new_zeros(batch, 1, length, k.shape[-2]) if bias is None else bias.to(q.dtype)
-    logits_mask = logits_mask.masked_fill(invalid, torch.finfo(q.dtype).min)
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=logits_mask, dropout_p=dropout_p)
+    step = length if query_chunk is None else max(1, query_chunk)
+    blocks = []
+    for start in range(0, max(length, 1), step):
+        rows = slice(start, start + step)
+        q_rows = q[:, :, rows]
+        logits_mask = (
+            q.new_zeros(batch, 1, q_rows.shape[2], k.shape[-2])
+            if bias is None
+            else bias[:, :, rows].to(q.dtype)
+        )
+        logits_mask = logits_mask.masked_fill(invalid, torch.finfo(q.dtype).min)
+        blocks.append(
+            F.scaled_dot_product_attention(q_rows, k, v, attn_mask=logits_mask, dropout_p=dropout_p)
+        )
+    out = blocks[0] if len(blocks) == 1 else torch.cat(blocks, dim=2)
     has_key = key_valid.any(dim=-1).to(q.dtype)
     return out * has_key[:, None, None, None]

@@ -1,7 +1,8 @@
 """Token mixers: each is built as `cls(dim=, num_heads=, proj_drop=)` and called as
 `forward(x (B,L,D), bias (B,H,L,L) | None, utterance_mask (B,L)) -> (B,L,D)`.
 
-- `AttentionMixer`: ecce's `BiasedSelfAttention` as it is (padded keys masked, bias on logits).
+- `AttentionMixer`: ecce's `BiasedSelfAttention` (padded keys masked, bias on logits), run in
+  query blocks on long conversations (layers/chunked.py).
 - `UtteranceMlpMixer`: "MLP over utterances", local over a window of 3 (a departure, see README).
 - `AvgPoolMixer` / `MaxPoolMixer`: PoolFormer-style `pool(x) - x` over valid neighbours.
 - `NASMixer`: a per-utterance `Router` over the four above.
@@ -15,9 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ecce import BiasedSelfAttention
-
-AttentionMixer = BiasedSelfAttention
+from iteach_app.model.layers.chunked import AttentionMixer
 
 
 class _WindowPoolMixer(nn.Module):
