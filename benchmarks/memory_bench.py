@@ -1,7 +1,9 @@
 """Peak memory and time against conversation length (issue 19): training on a batch of one long
 conversation, on a mixed batch (the long one and 7 of 50 utterances, padded to it), and student
-inference of the long one alone. Each case runs in a fresh subprocess, which reports its own
-peak resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) and time.
+inference of the long one alone; and training on k conversations of 100 utterances (k = 1, 2, 4,
+8, 16: memory against the number of utterances at a fixed length). Each case runs in a fresh
+subprocess, which reports its own peak resident memory
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss``) and time.
 
 Before/after of the low-memory options: inference on the dense path (``query_chunk=None``:
 every ECCE bias kept for all layers, one dense attention call) and on the default path
@@ -12,7 +14,7 @@ Model: ITS (attention teacher 3 + NAS student 4) at hidden 128, widths text 64, 
 video 64 (the issue's synthetic set).
 
     python benchmarks/memory_bench.py [--lengths 100,300,1000,3000] [--train-max 1000]
-        [--mixed-max 300] [--cases one,mixed,infer] [--quick]
+        [--mixed-max 300] [--counts 1,2,4,8,16] [--cases one,mixed,infer,count] [--quick]
 """
 
 from __future__ import annotations
@@ -43,7 +45,10 @@ def conv(i, n):
     labels = rng.integers(0, 4, n)
     ids, speakers = [f"u{j}" for j in range(n)], np.zeros(n, dtype=np.int64)
     return Conversation(f"c{i}", ids, speakers, labels, feats)
-convs = [conv(0, length)] + ([conv(i, 50) for i in range(1, 8)] if case == "mixed" else [])
+if case == "count":  # `length` conversations of 100 utterances each
+    convs = [conv(i, 100) for i in range(length)]
+else:
+    convs = [conv(0, length)] + ([conv(i, 50) for i in range(1, 8)] if case == "mixed" else [])
 batch = collate_conversations(convs)
 overrides = {"synthetic": "iemocap4", "device": "cpu"}
 if option == "checkpointed":
@@ -99,8 +104,9 @@ def main() -> None:
         help="longest L of the mixed batch (8 x L padded; the default utterance budget of "
         "1024 never forms it above 128, and at 1000 it needs ~10 GB)",
     )
+    parser.add_argument("--counts", default="1,2,4,8,16", help="k of the k x 100 training case")
     parser.add_argument(
-        "--cases", default="one,mixed,infer", help="which cases to run, comma-separated"
+        "--cases", default="one,mixed,infer,count", help="which cases to run, comma-separated"
     )
     parser.add_argument("--quick", action="store_true", help="L = 100, 300 only")
     args = parser.parse_args()
@@ -123,6 +129,23 @@ def main() -> None:
                 seconds, peak = run_case(case, length, option)
                 row = f"| {label} | {option} | {length} | {seconds:.2f} | {peak:.0f} |"
                 print(row, flush=True)
+    if "count" in args.cases.split(","):
+        counts = [int(x) for x in args.counts.split(",")]
+        print(
+            "\n| training batch | utterances | seconds | peak RSS (MB) | MB / utterance over k=1 |"
+        )
+        print("|---|---:|---:|---:|---:|")
+        first: float | None = None
+        for count in counts:
+            seconds, peak = run_case("count", count, "default")
+            first = peak if first is None else first
+            extra = (
+                "" if count == counts[0] else f"{(peak - first) / (100 * (count - counts[0])):.2f}"
+            )
+            print(
+                f"| {count} x 100 | {100 * count} | {seconds:.2f} | {peak:.0f} | {extra} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
