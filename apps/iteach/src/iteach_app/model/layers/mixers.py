@@ -26,7 +26,7 @@ class _WindowPoolMixer(nn.Module):
 
     Inside the NAS router's convex mixture, PoolFormer's `pool(x) - x` (`subtract_input=True`)
     would take the router's pooling share of the normalised input away from the block's
-    residual, and on IEMOCAP it measured worse on validation (apps/iteach/README.md); so the
+    residual, and on IEMOCAP it measured worse on validation (docs/results/nas_gap.md); so the
     pooled neighbours are returned as they are, like every other candidate's context summary.
     Padding never enters a pool: padded utterances (and positions past either end of the
     conversation) are left out of the window, so a conversation's result does not depend on
