@@ -32,8 +32,8 @@ def _batch(seed: int, dtype: torch.dtype, lengths=(6, 3, 1), dim: int = 8):
     return x, mask
 
 
-def _window_reference(x, mask, kernel, reduce):
-    """pool(x) - x over valid neighbours, by hand; zeros on padding."""
+def _window_reference(x, mask, kernel, reduce, subtract_input=False):
+    """pool(x) (or pool(x) - x) over valid neighbours, by hand; zeros on padding."""
     out = torch.zeros_like(x)
     for b in range(x.shape[0]):
         for i in range(x.shape[1]):
@@ -41,27 +41,48 @@ def _window_reference(x, mask, kernel, reduce):
                 continue
             lo, hi = max(0, i - kernel // 2), min(x.shape[1], i + kernel // 2 + 1)
             rows = [x[b, j] for j in range(lo, hi) if mask[b, j]]
-            out[b, i] = reduce(torch.stack(rows)) - x[b, i]
+            out[b, i] = reduce(torch.stack(rows)) - (x[b, i] if subtract_input else 0)
     return out
 
 
+@pytest.mark.parametrize("subtract_input", [False, True])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kernel", [1, 3, 5])
-def test_avg_pool_matches_reference(dtype: torch.dtype, kernel: int) -> None:
+def test_avg_pool_matches_reference(dtype: torch.dtype, kernel: int, subtract_input: bool) -> None:
     x, mask = _batch(kernel, dtype)
-    got = AvgPoolMixer(8, kernel_size=kernel).to(dtype)(x, None, mask)
-    want = _window_reference(x, mask, kernel, lambda rows: rows.mean(0))
+    mixer = AvgPoolMixer(8, kernel_size=kernel, subtract_input=subtract_input).to(dtype)
+    got = mixer(x, None, mask)
+    want = _window_reference(x, mask, kernel, lambda rows: rows.mean(0), subtract_input)
     torch.testing.assert_close(got, want, **_tol(dtype))
 
 
+@pytest.mark.parametrize("subtract_input", [False, True])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kernel", [1, 3, 5])
-def test_max_pool_matches_reference(dtype: torch.dtype, kernel: int) -> None:
+def test_max_pool_matches_reference(dtype: torch.dtype, kernel: int, subtract_input: bool) -> None:
     x, mask = _batch(10 + kernel, dtype)
     x[~mask] = 1e6  # large padding values must never win the max
-    got = MaxPoolMixer(8, kernel_size=kernel).to(dtype)(x, None, mask)
-    want = _window_reference(x, mask, kernel, lambda rows: rows.max(0).values)
+    mixer = MaxPoolMixer(8, kernel_size=kernel, subtract_input=subtract_input).to(dtype)
+    got = mixer(x, None, mask)
+    want = _window_reference(x, mask, kernel, lambda rows: rows.max(0).values, subtract_input)
     torch.testing.assert_close(got, want, **_tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_nas_routed_to_pooling_keeps_the_input_signal(dtype: torch.dtype) -> None:
+    """Regression: with the router on a pooling candidate, a conversation of one repeated
+    utterance mixes to that utterance, not to zero (the old `pool(x) - x` default erased it)."""
+    utterance = torch.randn(8, generator=torch.Generator().manual_seed(4), dtype=dtype)
+    x = utterance.expand(2, 5, 8).clone()
+    mask = torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
+    for pool_cls in (AvgPoolMixer, MaxPoolMixer):
+        mixer = NASMixer(8, num_heads=2, candidates=(AttentionMixer, pool_cls)).to(dtype)
+        with torch.no_grad():
+            mixer.router.fc.weight.zero_()
+            mixer.router.fc.bias.copy_(torch.tensor([-1e4, 1e4]))  # all weight on pooling
+        got = mixer(x, None, mask)
+        torch.testing.assert_close(got[mask], x[mask], **_tol(dtype))
+        assert torch.all(got[~mask] == 0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -7,7 +7,7 @@ Glossary (one word per concept, used in config, code, tables and figures):
 - ECCE: the Emotion-Context-Consistency bias (B,H,L,L) added to attention logits;
   kinds full (local conv + global span mean), global (no local conv), none.
 - token mixer: what mixes utterances inside a block: attention (ECCE-guided self-attention),
-  utterance MLP (window 3), average / max pooling (pool(x) - x), or nas (a per-utterance
+  utterance MLP (window 3), average / max pooling (pool(x)), or nas (a per-utterance
   router over those four). "attention" is the one name; "transformer" is a deprecated alias.
 - block: norm + mixer + residual, norm + MLP + residual (MetaFormer), one per modality.
 - fusion: cross-attention of the other modalities into the query modality; missing

@@ -4,7 +4,8 @@
 - `AttentionMixer`: ecce's `BiasedSelfAttention` (padded keys masked, bias on logits), run in
   query blocks on long conversations (layers/chunked.py).
 - `UtteranceMlpMixer`: "MLP over utterances", local over a window of 3 (a departure, see README).
-- `AvgPoolMixer` / `MaxPoolMixer`: PoolFormer-style `pool(x) - x` over valid neighbours.
+- `AvgPoolMixer` / `MaxPoolMixer`: `pool(x)` over valid neighbours (PoolFormer's `pool(x) - x`
+  with `subtract_input=True`; see the class docstring for why it is off).
 - `NASMixer`: a per-utterance `Router` over the four above.
 """
 
@@ -20,8 +21,12 @@ from iteach_app.model.layers.chunked import AttentionMixer
 
 
 class _WindowPoolMixer(nn.Module):
-    """Pools each utterance's window of `kernel_size` neighbours and returns `pool(x) - x`.
+    """Pools each utterance's window of `kernel_size` neighbours and returns `pool(x)`.
 
+    Inside the NAS router's convex mixture, PoolFormer's `pool(x) - x` (`subtract_input=True`)
+    would take the router's pooling share of the normalised input away from the block's
+    residual, and on IEMOCAP it measured worse on validation (docs/results/nas_gap.md); so the
+    pooled neighbours are returned as they are, like every other candidate's context summary.
     Padding never enters a pool: padded utterances (and positions past either end of the
     conversation) are left out of the window, so a conversation's result does not depend on
     how much padding its batch adds. Padded rows of the output are zero. Parameter-free;
@@ -29,13 +34,20 @@ class _WindowPoolMixer(nn.Module):
     """
 
     def __init__(
-        self, dim: int, num_heads: int = 8, *, kernel_size: int = 3, proj_drop: float = 0.0
+        self,
+        dim: int,
+        num_heads: int = 8,
+        *,
+        kernel_size: int = 3,
+        subtract_input: bool = False,
+        proj_drop: float = 0.0,
     ) -> None:
         super().__init__()
         if kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd and >= 1, got {kernel_size}")
         self.dim = dim
         self.kernel_size = kernel_size
+        self.subtract_input = subtract_input
 
     def pool(self, x: torch.Tensor, utterance_mask: torch.Tensor) -> torch.Tensor:
         """Pooled features (B,L,D) over valid neighbours; implemented by the subclasses."""
@@ -44,12 +56,14 @@ class _WindowPoolMixer(nn.Module):
     def forward(
         self, x: torch.Tensor, bias: torch.Tensor | None, utterance_mask: torch.Tensor
     ) -> torch.Tensor:
-        valid = utterance_mask[..., None]
-        return torch.where(valid, self.pool(x, utterance_mask) - x, torch.zeros_like(x))
+        pooled = self.pool(x, utterance_mask)
+        if self.subtract_input:
+            pooled = pooled - x
+        return torch.where(utterance_mask[..., None], pooled, torch.zeros_like(x))
 
 
 class AvgPoolMixer(_WindowPoolMixer):
-    """Mean over the valid utterances of the window, minus the utterance itself."""
+    """Mean over the valid utterances of the window."""
 
     def pool(self, x: torch.Tensor, utterance_mask: torch.Tensor) -> torch.Tensor:
         valid = utterance_mask[..., None].to(x.dtype)
@@ -61,7 +75,7 @@ class AvgPoolMixer(_WindowPoolMixer):
 
 
 class MaxPoolMixer(_WindowPoolMixer):
-    """Channel-wise max over the valid utterances of the window, minus the utterance itself."""
+    """Channel-wise max over the valid utterances of the window."""
 
     def pool(self, x: torch.Tensor, utterance_mask: torch.Tensor) -> torch.Tensor:
         filled = x.masked_fill(~utterance_mask[..., None], float("-inf"))
