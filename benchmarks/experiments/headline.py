@@ -159,12 +159,13 @@ def table(root: Path, seeds: Sequence[int], folds: Sequence[int]) -> str:
         if any(j.fold not in (5, None) for j in chosen):
             groups["all"] = chosen
         for label, group in groups.items():
-            rows = [r for r in (_read(j.folder(root)) for j in group) if r]
-            if not rows:
+            done = [(job, row) for job, row in ((j, _read(j.folder(root))) for j in group) if row]
+            if not done:
                 continue
+            rows = [row for _, row in done]
             base = experiment.removesuffix("-pre")
             if base in DATASETS:
-                used = [5] if label == "5" else list(folds)
+                used = sorted({job.fold for job, _ in done})
                 context = _fmt([refs[f"{base}/context/fold{f}"] for f in used])
                 utterance = _fmt([refs[f"{base}/utterance/fold{f}"] for f in used])
             else:
@@ -176,7 +177,49 @@ def table(root: Path, seeds: Sequence[int], folds: Sequence[int]) -> str:
                 f"{_fmt([r['complete'] for r in rows])} | {_fmt([r['average'] for r in rows])} | "
                 f"{_fmt([r['decline'] for r in rows])} | {context} | {utterance} | {wall} |"
             )
+    lines += ["", *_per_fold(root, every, refs), "", *_per_seed(root, seeds)]
     return "\n".join(lines) + "\n"
+
+
+def _per_fold(root: Path, every: list[Job], refs: dict[str, Any]) -> list[str]:
+    """Complete-data WAF per IEMOCAP fold (mean over seeds) against that fold's ±3-context LR."""
+    lines = [
+        "| dataset | fold | seeds | complete data | ±3-context LR | above |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for key in DATASETS:
+        for fold in sorted({j.fold for j in every if j.experiment == key}):
+            rows = [_read(j.folder(root)) for j in every if j.experiment == key and j.fold == fold]
+            scores = [r["complete"] for r in rows if r]
+            if scores:
+                reference = refs[f"{key}/context/fold{fold}"]
+                above = "yes" if statistics.mean(scores) > reference else "NO"
+                cells = (key, fold, len(scores), _fmt(scores), f"{reference:.3f}", above)
+                lines.append("| " + " | ".join(map(str, cells)) + " |")
+    return lines
+
+
+def _per_seed(root: Path, seeds: Sequence[int]) -> list[str]:
+    """ITEACH-Net against PRE seed by seed: UME average and decline (MOSI; IEMOCAP-4 fold 5)."""
+    lines = ["| data | seed | ITEACH-Net avg / decline | PRE avg / decline |", "|---|---:|---|---|"]
+    for its, pre, label in (
+        ("mosi", "mosi-pre", "CMU-MOSI"),
+        ("iemocap4/fold5", "iemocap4-pre/fold5", "IEMOCAP-4 fold 5"),
+    ):
+        for seed in seeds:
+            paths = [
+                root
+                / f"{name.split('/')[0]}"
+                / (f"{name.split('/')[1]}-seed{seed}" if "/" in name else f"seed{seed}")
+                for name in (its, pre)
+            ]
+            a, b = (_read(path) for path in paths)
+            if a and b:
+                lines.append(
+                    f"| {label} | {seed} | {a['average']:.3f} / {a['decline']:.3f} | "
+                    f"{b['average']:.3f} / {b['decline']:.3f} |"
+                )
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
