@@ -6,38 +6,20 @@ work too.
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 
+from erc_data.errors import DataError
+from erc_data.table import read_table
 from iteach_app.extract.errors import FeatureError
 
 
 def _read_rows(path: Path) -> list[dict[str, object]]:
-    """Rows of a ``.csv`` (header row) or ``.jsonl`` (one object per line) table."""
-    if not path.is_file():
-        raise FeatureError(f"table not found: {path}")
-    suffix = path.suffix.lower()
+    """Rows of a ``.csv`` (header row) or ``.jsonl`` (one object per line) table, read by
+    erc-data's own table reader (UTF-8, byte-order mark allowed, misspelled columns refused)."""
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            if suffix == ".csv":
-                return list(csv.DictReader(f))
-            if suffix not in (".jsonl", ".ndjson"):
-                raise FeatureError(f"{path}: table must be .csv or .jsonl, got {suffix!r}")
-            rows = []
-            for line_no, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise FeatureError(f"{path}, line {line_no}: not JSON: {err}") from None
-                if not isinstance(row, dict):
-                    raise FeatureError(f"{path}, line {line_no}: expected an object, got {row!r}")
-                rows.append(row)
-            return rows
-    except UnicodeDecodeError as err:
-        raise FeatureError(f"{path}: not UTF-8 text: {err}") from None
+        return read_table(path, required=())
+    except DataError as err:
+        raise FeatureError(str(err)) from None
 
 
 def read_column(path: str | Path, column: str) -> dict[str, str]:
@@ -48,8 +30,6 @@ def read_column(path: str | Path, column: str) -> dict[str, str]:
     """
     path = Path(path)
     rows = _read_rows(path)
-    if not rows:
-        raise FeatureError(f"{path}: the table has no rows")
     cells: dict[str, str] = {}
     seen: dict[str, int] = {}
     for number, row in enumerate(rows, start=1):
