@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
 import pytest
 import typer.main
@@ -17,9 +19,13 @@ runner = CliRunner()
 
 
 def test_completion_script_is_offered() -> None:
-    result = runner.invoke(app, ["--show-completion", "bash"], prog_name="iteach-app")
-    assert result.exit_code == 0
-    assert "_ITEACH_APP_COMPLETE=complete_bash" in result.output
+    """In a fresh interpreter, as a shell would call it (no state left by other tests)."""
+    command = [sys.executable, "-c", "from iteach_app.cli import app; app(prog_name='iteach-app')"]
+    result = subprocess.run(
+        [*command, "--show-completion", "bash"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "_ITEACH_APP_COMPLETE=complete_bash" in result.stdout
 
 
 def _options(command, path=()):
