@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from iteach_app.data import build_splits, chunks, epoch_order
+from iteach_app.data import build_splits, chunks
 from iteach_app.training.batching import padded_cost
 from iteach_app.training.evaluation import evaluate_student
 from iteach_app.training.framework import build_framework
@@ -20,6 +20,7 @@ from iteach_app.training.plans import (
     evaluation_batches,
     too_long,
 )
+from iteach_app.training.seeds import generator
 from iteach_app.training.trainer import Trainer
 
 RATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
@@ -41,7 +42,8 @@ def test_without_budget_the_plan_is_the_seeded_shuffle_cut_into_batches(make_con
     config = make_config(**MIXED, max_utterances_per_batch=0)
     data = build_splits(config)
     for epoch in range(3):
-        expected = chunks(epoch_order(len(data.train), config.seed, epoch), config.batch_size)
+        order = torch.randperm(len(data.train), generator=generator(config.seed, "order", epoch))
+        expected = chunks(order.tolist(), config.batch_size)
         assert epoch_batches(data.train, config, epoch) == expected
 
 

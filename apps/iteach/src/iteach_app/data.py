@@ -25,7 +25,6 @@ from erc_data import (
 )
 from erc_data.batch import ConversationBatch
 from iteach_app.config import ConfigError, TrainConfig
-from iteach_app.training.seeds import generator
 
 # Scaled-down synthetic defaults (the paper's widths are text 1024, audio 512, video 1024).
 SYNTHETIC_DIMS = {"text": 64, "audio": 32, "video": 64}
@@ -164,11 +163,6 @@ def build_splits(config: TrainConfig, dataset: ERCDataset | None = None) -> Data
             "raise val_fraction or use select_on = test"
         )
     return DataBundle(dataset, train, val, test)
-
-
-def epoch_order(num_items: int, seed: int, epoch: int) -> list[int]:
-    """The shuffled order of the training conversations in ``epoch`` (a function of seed, epoch)."""
-    return torch.randperm(num_items, generator=generator(seed, "order", epoch)).tolist()
 
 
 def chunks(items: Sequence[int], size: int) -> list[list[int]]:
