@@ -80,8 +80,8 @@ out = {"utterances": n_train}
 cpu = torch.device("cpu")
 for framework in ("its", "pre"):
     overrides = {"synthetic": "iemocap6", "framework": framework, "student": "nas", "device": "cpu"}
-    if plans is not None:
-        overrides.update(settings)
+    if plans is not None:  # the paper's recipe: batch 32, dropout 0.1, no budget, as before
+        overrides.update({"preset": "paper", **settings})
     config = resolve(overrides=overrides)
     model = build_framework(config, DIMS, 6, "classification")
     optimizer = build_optimizer(model, config)

@@ -46,7 +46,13 @@ def epoch_seconds(
     framework: str, train: list[Conversation], epochs: int, batch: int
 ) -> tuple[float, torch.nn.Module]:
     """Median wall seconds of one training epoch (no evaluation) of ``framework``; its student."""
-    overrides = {"synthetic": "iemocap6", "framework": framework, "student": "nas", "device": "cpu"}
+    overrides = {
+        "synthetic": "iemocap6",
+        "framework": framework,
+        "student": "nas",
+        "device": "cpu",
+        "preset": "paper",
+    }
     config = resolve(overrides=overrides)
     model = build_framework(config, PAPER_DIMS, 6, "classification")
     optimizer = build_optimizer(model, config)

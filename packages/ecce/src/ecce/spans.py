@@ -30,23 +30,55 @@ def span_valid(
     return in_range & utterance_mask[:, lo] & utterance_mask[:, hi]
 
 
+def _offset_windows(x: torch.Tensor, length: int, first_offset: int, count: int) -> torch.Tensor:
+    """x (B, T, ...) -> (B, length, ..., count) strided view with [b, r, ..., e] =
+    x[b, r + first_offset + e], zeros (False) where that index falls outside x."""
+    stop = length + first_offset + count - 1  # one past the last index read
+    inner = x[:, max(first_offset, 0) : max(min(stop, x.shape[1]), 0)]
+    left = min(max(-first_offset, 0), length + count - 1)
+    right = length + count - 1 - left - inner.shape[1]
+    pad = [0, 0] * (x.dim() - 2) + [left, right]
+    if x.dtype == torch.bool:
+        return F.pad(inner.to(torch.uint8), pad).bool().unfold(1, count, 1)
+    return F.pad(inner, pad).unfold(1, count, 1)
+
+
 def span_mean_band(
     p: torch.Tensor, utterance_mask: torch.Tensor, first_offset: int, num_offsets: int
 ) -> torch.Tensor:
     """Mean of p over the real utterances of each span: (B, L, C) -> (B, L, O, C), 0 where invalid.
 
-    Prefix sums, accumulated in float64 (for float32 and narrower inputs) so that long
-    conversations lose no precision to the differences.
+    Prefix sums S, accumulated in float64 (for float32 and narrower inputs) so that long
+    conversations lose no precision to the differences (a span's total, once taken, is small
+    and goes back to p's dtype). The span of offset o >= 0 sums to
+    S[r + o + 1] - S[r], that of o < 0 to S[r + 1] - S[r + o]: the shifted S are strided views
+    (unfold), not gathers, so neither direction of autograd scatters.
     """
     acc = torch.float64 if p.dtype in (torch.float16, torch.bfloat16, torch.float32) else p.dtype
     real = utterance_mask.to(acc)
-    sums = F.pad((p.to(acc) * real[..., None]).cumsum(1), (0, 0, 1, 0))
-    counts = F.pad(real.cumsum(1), (1, 0))
-    lo, hi, in_range = span_index(p.shape[1], first_offset, num_offsets, p.device)
-    span_sum = sums[:, hi + 1] - sums[:, lo]
-    span_count = (counts[:, hi + 1] - counts[:, lo]).clamp(min=1)
-    valid = span_valid(utterance_mask, lo, hi, in_range)
-    return torch.where(valid[..., None], span_sum / span_count[..., None], 0.0).to(p.dtype)
+    sums = F.pad((p.to(acc) * real[..., None]).cumsum(1), (0, 0, 1, 0))  # (B, L+1, C)
+    counts = F.pad(real.cumsum(1), (1, 0))[..., None]  # (B, L+1, 1)
+    length = p.shape[1]
+    split = min(max(-first_offset, 0), num_offsets)  # offsets below `split` are negative
+
+    def span_totals(prefix: torch.Tensor) -> torch.Tensor:
+        parts = []
+        if split:
+            parts.append(
+                prefix[:, 1:, :, None] - _offset_windows(prefix, length, first_offset, split)
+            )
+        if split < num_offsets:
+            after = _offset_windows(prefix, length, first_offset + split + 1, num_offsets - split)
+            parts.append(after - prefix[:, :-1, :, None])
+        return torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
+
+    ends = F.pad(utterance_mask, (0, 1))[..., None]  # (B, L+1, 1): the mask, one pad row
+    valid = (
+        _offset_windows(ends, length, first_offset, num_offsets) & utterance_mask[..., None, None]
+    )
+    weight = torch.where(valid, span_totals(counts).clamp(min=1).reciprocal(), 0.0)
+    mean = span_totals(sums).to(p.dtype) * weight.to(p.dtype)  # (B, L, C, O)
+    return mean.transpose(-1, -2)
 
 
 def span_max_band(

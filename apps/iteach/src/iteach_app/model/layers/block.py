@@ -10,12 +10,14 @@ from timm.layers import DropPath, LayerNorm, Mlp
 from torch import nn
 
 from iteach_app.model.layers.fusion import CrossModalFusion
+from iteach_app.model.layers.packing import pack, real_rows, unpack
 
 
 class MetaFormerBlock(nn.Module):
     """One modality's block. `mixer_cls` is built as `mixer_cls(dim=, num_heads=, proj_drop=)`.
 
-    `forward(x (B,L,D), bias (B,H,L,L) | None, utterance_mask (B,L)) -> (B,L,D)`.
+    `forward(x (B,L,D), bias (B,H,L,L) | None, utterance_mask (B,L)) -> (B,L,D)`. The MLP runs
+    on the real utterances only; a padded row keeps the mixer's residual (never read downstream).
     """
 
     def __init__(
@@ -40,8 +42,9 @@ class MetaFormerBlock(nn.Module):
         self, x: torch.Tensor, bias: torch.Tensor | None, utterance_mask: torch.Tensor
     ) -> torch.Tensor:
         x = x + self.drop_path1(self.mixer(self.norm1(x), bias, utterance_mask))
-        x = x + self.drop_path2(self.mlp(self.norm2(x)))
-        return x
+        rows = real_rows(utterance_mask)
+        update = self.mlp(self.norm2(pack(x, rows)))
+        return x + self.drop_path2(unpack(update, rows, *utterance_mask.shape))
 
 
 class EncoderLayer(nn.Module):

@@ -59,7 +59,7 @@ class _WindowPoolMixer(nn.Module):
         pooled = self.pool(x, utterance_mask)
         if self.subtract_input:
             pooled = pooled - x
-        return torch.where(utterance_mask[..., None], pooled, torch.zeros_like(x))
+        return pooled.masked_fill(~utterance_mask[..., None], 0.0)
 
 
 class AvgPoolMixer(_WindowPoolMixer):
@@ -80,8 +80,7 @@ class MaxPoolMixer(_WindowPoolMixer):
     def pool(self, x: torch.Tensor, utterance_mask: torch.Tensor) -> torch.Tensor:
         filled = x.masked_fill(~utterance_mask[..., None], float("-inf"))
         pooled = F.max_pool1d(filled.transpose(1, 2), self.kernel_size, 1, self.kernel_size // 2)
-        pooled = pooled.transpose(1, 2)
-        return torch.where(torch.isfinite(pooled), pooled, torch.zeros_like(pooled))
+        return pooled.transpose(1, 2)  # -inf only on padded rows, which forward zeroes
 
 
 class UtteranceMlpMixer(nn.Module):
@@ -117,11 +116,9 @@ class UtteranceMlpMixer(nn.Module):
     def forward(
         self, x: torch.Tensor, bias: torch.Tensor | None, utterance_mask: torch.Tensor
     ) -> torch.Tensor:
-        valid = utterance_mask[..., None]
-        x = torch.where(valid, x, torch.zeros_like(x))
-        hidden = self.act(self.window(x.transpose(1, 2)).transpose(1, 2))
-        out = self.drop(self.fc(hidden))
-        return torch.where(valid, out, torch.zeros_like(out))
+        padded = ~utterance_mask[..., None]
+        hidden = self.act(self.window(x.masked_fill(padded, 0.0).transpose(1, 2)).transpose(1, 2))
+        return self.drop(self.fc(hidden)).masked_fill(padded, 0.0)
 
 
 CANDIDATES: tuple[type[nn.Module], ...] = (
@@ -175,4 +172,4 @@ class NASMixer(nn.Module):
         weights = self.router(x)
         self.last_weights = weights.detach()
         outputs = torch.stack([mixer(x, bias, utterance_mask) for mixer in self.candidates], -1)
-        return (outputs * weights[..., None, :]).sum(dim=-1)
+        return (outputs @ weights[..., None]).squeeze(-1)  # (B,L,D,C) @ (B,L,C,1)

@@ -68,6 +68,14 @@ class FeatureStandardizer(nn.Module):
         """True while every mean is 0 and every std 1 (nothing loaded, or standardize = none)."""
         return all(bool((s.mean == 0).all() and (s.std == 1).all()) for s in self.stats.values())
 
+    def standardize(
+        self, name: str, x: torch.Tensor, observed: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``name``'s features x (..., D) standardised; zeros where ``observed`` (...) is False."""
+        stats = self.stats[name]
+        z = (x - stats.mean.to(x.dtype)) / stats.std.to(x.dtype)
+        return z if observed is None else torch.where(observed[..., None], z, torch.zeros_like(z))
+
     def forward(
         self,
         features: Mapping[str, torch.Tensor],
@@ -76,9 +84,6 @@ class FeatureStandardizer(nn.Module):
     ) -> dict[str, torch.Tensor]:
         out = {}
         for index, name in enumerate(self.modalities):
-            x = features[name]
             observed = utterance_mask if present is None else utterance_mask & present[..., index]
-            stats = self.stats[name]
-            z = (x - stats.mean.to(x.dtype)) / stats.std.to(x.dtype)
-            out[name] = torch.where(observed[..., None], z, torch.zeros_like(z))
+            out[name] = self.standardize(name, features[name], observed)
         return out
