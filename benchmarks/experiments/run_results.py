@@ -6,7 +6,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/experiments/run_results.py ecce-ablation --seeds 0
     .venv/bin/python benchmarks/experiments/run_results.py collect      # tables from finished runs
 
-Runs go to ``--root`` (default /tmp/iteach-results, never the repository), one folder per
+Runs go to ``--root`` (default /tmp/iteach-results-default, never the repository), one folder per
 (data, variant, seed); a finished run (its ume.json exists) is reused, an interrupted one resumed.
 ``all`` loops seeds outermost, so every table has a first seed before any gets a second.
 Tables go to ``--out`` (default docs/results): <experiment>.md, <experiment>.json, plots.
@@ -29,15 +29,9 @@ DATA = REPO.parent / "shared" / "data"
 RATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 TEXT, AUDIO = "minilm-384-UTT", "covarep73-UTT"
 
-# Cut-down recipe for 2 CPU cores (paper: batch 32, lr 5e-4, 100 epochs); see docs/RESULTS.md.
-COMMON: dict[str, Any] = {
-    "preset": "paper",
-    "batch_size": 8,
-    "lr": 1e-3,
-    "device": "cpu",
-    "checkpoint_every": 0,
-}
-EPOCHS = {"iemocap": 12, "mosi": 40, "synthetic": 10}
+# The default recipe at its full budget (up to 40 epochs, early stopping on the validation
+# score, patience 15; apps/iteach/src/iteach_app/config/presets.py), as the headline table.
+COMMON: dict[str, Any] = {"preset": "default", "device": "cpu", "checkpoint_every": 0}
 SYNTHETIC = {
     "synthetic": "iemocap4",
     "synthetic_dialogues": 60,
@@ -53,7 +47,6 @@ class Variant:
     key: str
     label: str
     overrides: dict[str, Any] = field(hash=False)
-    epochs_group: str
 
     def run_dir(self, root: Path, seed: int) -> Path:
         """Folder of the run with ``seed``."""
@@ -89,9 +82,7 @@ def variants(experiment: str) -> list[Variant]:
                 ("full", "local + global"),
             ):
                 overrides = _iemocap(name, framework="pre", student="nas", ecce=ecce, **COMPLETE)
-                out.append(
-                    Variant(data_key, f"complete-pre-nas-ecce-{ecce}", label, overrides, "iemocap")
-                )
+                out.append(Variant(data_key, f"complete-pre-nas-ecce-{ecce}", label, overrides))
         return out
     if experiment == "context":
         base = _iemocap("IEMOCAPFour", keep_at_least=0, mask_schedule="random")
@@ -101,21 +92,18 @@ def variants(experiment: str) -> list[Variant]:
                 "drop-pre-nas",
                 "PRE (NAS alone)",
                 {**base, "framework": "pre", "student": "nas"},
-                "iemocap",
             ),
             Variant(
                 "iemocap4-text",
                 "drop-its-tf-tf",
                 "ITS-TF (TF/TF)",
                 {**base, **_its("attention", "attention")},
-                "iemocap",
             ),
             Variant(
                 "iemocap4-text",
                 "drop-its-tf-nas",
                 "ITS-NAS (TF/NAS)",
                 {**base, **_its("attention", "nas")},
-                "iemocap",
             ),
         ]
     if experiment == "frameworks":
@@ -125,56 +113,47 @@ def variants(experiment: str) -> list[Variant]:
                 "pre-tf-random",
                 "PRE-TF",
                 _mosi(framework="pre", student="attention"),
-                "mosi",
             ),
             Variant(
                 "mosi-text-audio",
                 "its-tf-tf-random",
                 "ITS TF/TF",
                 _mosi(**_its("attention", "attention")),
-                "mosi",
             ),
             Variant(
                 "mosi-text-audio",
                 "its-tf-nas-random",
                 "ITS TF/NAS (ITEACH-Net)",
                 _mosi(**_its("attention", "nas")),
-                "mosi",
             ),
             Variant(
                 "mosi-text-audio",
                 "ts-nas-tf-random",
                 "TS NAS/TF",
                 _mosi(**_its("nas", "attention", "ts")),
-                "mosi",
             ),
         ]
     if experiment == "strategies":
         its = _its("attention", "nas")
         return [
-            Variant(
-                "mosi-text-audio", "its-tf-nas-random", "CMU-MOSI, random", _mosi(**its), "mosi"
-            ),
+            Variant("mosi-text-audio", "its-tf-nas-random", "CMU-MOSI, random", _mosi(**its)),
             Variant(
                 "mosi-text-audio",
                 "its-tf-nas-progressive",
                 "CMU-MOSI, progressive",
                 _mosi(**its, mask_schedule=PROGRESSIVE["mosi"]),
-                "mosi",
             ),
             Variant(
                 "synthetic-iemocap4",
                 "its-tf-nas-random",
                 "synthetic IEMOCAP-like, random",
                 {**SYNTHETIC, **its},
-                "synthetic",
             ),
             Variant(
                 "synthetic-iemocap4",
                 "its-tf-nas-progressive",
                 "synthetic IEMOCAP-like, progressive",
                 {**SYNTHETIC, **its, "mask_schedule": PROGRESSIVE["synthetic"]},
-                "synthetic",
             ),
         ]
     raise ValueError(f"unknown experiment {experiment!r}; use one of {', '.join(EXPERIMENTS)}")
@@ -205,7 +184,8 @@ def run_one(variant: Variant, seed: int, root: Path, epochs: int | None) -> None
     if (run_dir / "ume.json").is_file():
         return
     values = {**COMMON, **variant.overrides, "seed": seed}
-    values["epochs"] = epochs or EPOCHS[variant.epochs_group]
+    if epochs:
+        values["epochs"] = epochs
     keep_override = None
     try:
         config = resolve(overrides=values, source=variant.key)
@@ -397,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     choices = (*EXPERIMENTS, "baselines", "all", "collect")
     parser.add_argument("experiment", choices=choices)
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
-    parser.add_argument("--root", type=Path, default=Path("/tmp/iteach-results"))
+    parser.add_argument("--root", type=Path, default=Path("/tmp/iteach-results-default"))
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "results")
     parser.add_argument("--epochs", type=int, default=None, help="override every epoch count")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from iteach_app.model import ITEACHNet
-from iteach_app.model.layers import MetaFormerBlock, NASMixer
+from iteach_app.model.layers import AttentionMixer, MetaFormerBlock, NASMixer
+from iteach_app.model.layers.chunked import attend
 from iteach_app.model.layers.dropout import FastDropout, keep_mask, use_fast_dropout
 from iteach_app.model.layers.packing import pack, real_rows, unpack
 
@@ -106,3 +107,42 @@ def test_packed_block_matches_the_padded_reference_on_real_rows(dtype, mixer_cls
     (grad,) = torch.autograd.grad(out[mask].sum(), x)
     (expected,) = torch.autograd.grad(reference[mask].sum(), x)
     torch.testing.assert_close(grad, expected)
+
+
+def _reference_attention(q, k, v, mask):
+    logits = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5 + mask
+    return logits.softmax(-1) @ v
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("heads_in_mask", [1, 3])
+def test_attend_with_a_learned_mask_matches_the_softmax_formula(dtype, heads_in_mask) -> None:
+    gen = torch.Generator().manual_seed(heads_in_mask)
+    q, k, v = (torch.randn(2, 3, 5, 4, generator=gen, dtype=dtype) for _ in range(3))
+    bias = torch.randn(2, heads_in_mask, 5, 5, generator=gen, dtype=dtype)
+    keys = _mask([5, 3])
+    inputs = [t.clone().requires_grad_() for t in (q, k, v, bias)]
+    mask = inputs[3].masked_fill(~keys[:, None, None, :], float("-inf"))
+    out = attend(*inputs[:3], mask, 0.0)
+    expected = _reference_attention(*inputs[:3], mask)
+    torch.testing.assert_close(out, expected)
+    weights = torch.randn(out.shape, generator=gen, dtype=dtype)
+    grads = torch.autograd.grad((out * weights).sum(), inputs, retain_graph=True)
+    reference = torch.autograd.grad((expected * weights).sum(), inputs)
+    for grad, want in zip(grads, reference, strict=True):
+        torch.testing.assert_close(grad, want)
+
+
+@pytest.mark.parametrize("mixer", ["attention", "nas"])
+def test_folding_padded_keys_into_the_bias_changes_no_logit(mixer: str) -> None:
+    torch.manual_seed(0)
+    model = ITEACHNet({"text": 6, "audio": 4}, 3, hidden_dim=8, num_heads=2, mixer=mixer).eval()
+    mask = _mask([7, 2, 5])
+    features = {"text": torch.randn(3, 7, 6), "audio": torch.randn(3, 7, 4)}
+    folded = model(features, mask)
+    assert model.keys_in_bias
+    model.keys_in_bias = False
+    for module in model.modules():
+        if isinstance(module, AttentionMixer):
+            module.keys_in_bias = False
+    torch.testing.assert_close(model(features, mask)[mask], folded[mask])

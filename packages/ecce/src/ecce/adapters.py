@@ -24,6 +24,8 @@ def to_sdpa_mask(
     if utterance_mask is None and not causal:
         return bias
     keys = check_mask(utterance_mask, batch, length, bias.device)
+    if not causal and bool(keys.all()):
+        return bias
     allowed = keys[:, None, None, :]
     if causal:
         allowed = allowed & torch.ones(length, length, dtype=torch.bool, device=bias.device).tril()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from einops import rearrange
 from torch import nn
 
 from ecce._checks import check_features, check_mask, check_positive_int
@@ -48,12 +47,14 @@ class BiasedSelfAttention(nn.Module):
     ) -> torch.Tensor:
         """x (B, L, D), bias (B, H or 1, L, L) or None, utterance_mask (B, L) bool -> (B, L, D)."""
         check_features(x, self.dim)
-        q, k, v = rearrange(self.qkv(x), "b l (qkv h d) -> qkv b h l d", qkv=3, h=self.num_heads)
+        batch, length, _ = x.shape
+        qkv = self.qkv(x).view(batch, length, 3, self.num_heads, self.head_dim)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (B, H, L, d)
         attn_mask = self._attn_mask(x, bias, utterance_mask)
         out = F.scaled_dot_product_attention(
             q, k, v, attn_mask=attn_mask, dropout_p=self.attn_drop if self.training else 0.0
         )
-        return self.proj_drop(self.proj(rearrange(out, "b h l d -> b l (h d)")))
+        return self.proj_drop(self.proj(out.transpose(1, 2).reshape(batch, length, self.dim)))
 
     def _attn_mask(
         self, x: torch.Tensor, bias: torch.Tensor | None, utterance_mask: torch.Tensor | None

@@ -10,7 +10,7 @@ from timm.layers import LayerNorm
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from ecce import ECCE
+from ecce import ECCE, to_sdpa_mask
 from iteach_app.model.inputs import check_inputs
 from iteach_app.model.layers import AttentionMixer, EncoderLayer, NASMixer, Router
 from iteach_app.model.layers.chunked import QUERY_CHUNK
@@ -142,6 +142,12 @@ class ITEACHNet(nn.Module):
         self.activation_checkpointing = activation_checkpointing
         self.set_query_chunk(query_chunk)
         use_fast_dropout(self)
+        # The built-in mixers read the bias only as attention logits, so the layers get it with
+        # padded keys at -inf, folded once per forward instead of once per attention call.
+        self.keys_in_bias = isinstance(mixer, str)
+        for module in self.modules():
+            if isinstance(module, AttentionMixer):
+                module.keys_in_bias = self.keys_in_bias
 
     def set_query_chunk(self, query_chunk: int | None) -> None:
         """Query rows per attention block in every self- and cross-attention (None: dense)."""
@@ -195,8 +201,11 @@ class ITEACHNet(nn.Module):
         conversations, on each read (one bias held)."""
         length = utterance_mask.shape[1]
         if torch.is_grad_enabled() or self.query_chunk is None or length <= self.query_chunk:
-            return self._biases(states, utterance_mask)
-        return OnDemandBiases(self.ecce, dict(states), utterance_mask)
+            biases = self._biases(states, utterance_mask)
+            if self.keys_in_bias:
+                return {name: to_sdpa_mask(bias, utterance_mask) for name, bias in biases.items()}
+            return biases
+        return OnDemandBiases(self.ecce, dict(states), utterance_mask, self.keys_in_bias)
 
     def forward(
         self,
@@ -299,18 +308,22 @@ class ITEACHNet(nn.Module):
 
 
 class OnDemandBiases(Mapping[str, torch.Tensor]):
-    """{name: ECCE bias (B,H,L,L)} computed from the projected inputs on each read, not stored."""
+    """{name: ECCE bias (B,H,L,L)} computed from the projected inputs on each read, not stored;
+    with `keys_in_bias`, padded keys at -inf (ecce.to_sdpa_mask)."""
 
     def __init__(
         self,
         ecce: Mapping[str, nn.Module],
         states: Mapping[str, torch.Tensor],
         utterance_mask: torch.Tensor,
+        keys_in_bias: bool = False,
     ) -> None:
         self.ecce, self.states, self.utterance_mask = ecce, states, utterance_mask
+        self.keys_in_bias = keys_in_bias
 
     def __getitem__(self, name: str) -> torch.Tensor:
-        return self.ecce[name](self.states[name], self.utterance_mask)
+        bias = self.ecce[name](self.states[name], self.utterance_mask)
+        return to_sdpa_mask(bias, self.utterance_mask) if self.keys_in_bias else bias
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.ecce)

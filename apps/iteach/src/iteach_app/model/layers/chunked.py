@@ -2,14 +2,13 @@
 (B, H, L, L) logits, mask and softmax exist only as (B, H, chunk, L) at a time (issue 19).
 
 Each query row's softmax depends on its own row alone, so the blocks give the same numbers as
-one dense call (to float rounding). `query_chunk=None` (or L <= chunk) runs the dense call.
+one dense call (to float rounding). `query_chunk=None` (or L <= chunk) runs one block.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from einops import rearrange
 
 from ecce import BiasedSelfAttention
 
@@ -50,15 +49,42 @@ def check_shapes(
         )
 
 
+def attend(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None, dropout_p: float
+) -> torch.Tensor:
+    """softmax(q k^T / sqrt(d) + mask) v for q (B,H,C,d), k, v (B,H,L,d), mask (B,H|1,C,L).
+
+    A mask that needs a gradient (a learned bias, as ECCE's) sends SDPA to its math path on
+    CPU; there one `baddbmm` adds the mask inside the product, without SDPA's scaled copies of q
+    and k and its guarded softmax (which only matters for rows of -inf, never given here), so
+    it costs less (benchmarks/speed_bench.py). Elsewhere SDPA as is.
+    """
+    if mask is None or not mask.requires_grad or q.device.type != "cpu":
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+    batch, heads, rows, width = q.shape
+    keys = k.shape[2]
+    logits = torch.baddbmm(
+        mask.expand(batch, heads, rows, keys).reshape(batch * heads, rows, keys),
+        q.reshape(batch * heads, rows, width),
+        k.reshape(batch * heads, keys, width).transpose(1, 2),
+        alpha=width**-0.5,
+    )
+    weights = F.dropout(logits.softmax(-1), dropout_p, training=dropout_p > 0)
+    return torch.bmm(weights, v.reshape(batch * heads, keys, width)).view(batch, heads, rows, width)
+
+
 class AttentionMixer(BiasedSelfAttention):
     """ecce's `BiasedSelfAttention` (same parameters and state dict) that attends in query
     blocks of `query_chunk` rows when the conversation is longer.
 
     `forward(x (B,L,D), bias (B,H|1,L,L) | None, utterance_mask (B,L)) -> (B,L,D)`; the bias may be
-    the dense ECCE bias: only row slices of it are read.
+    the dense ECCE bias: only row slices of it are read. `keys_in_bias` (set by ITEACHNet, whose
+    biases already hold -inf on padded keys, folded once per forward instead of once per layer):
+    a given bias is used as it is, the mask only where there is no bias.
     """
 
     query_chunk: int | None = QUERY_CHUNK
+    keys_in_bias: bool = False
 
     def forward(
         self,
@@ -67,21 +93,25 @@ class AttentionMixer(BiasedSelfAttention):
         utterance_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         length = x.shape[1] if x.dim() == 3 else 0
-        if self.causal or self.query_chunk is None or length <= self.query_chunk:
+        if self.causal or length == 0:
             return super().forward(x, bias, utterance_mask)
         check_shapes(x, bias, utterance_mask, self.dim, self.num_heads)
-        q, k, v = rearrange(self.qkv(x), "b l (qkv h d) -> qkv b h l d", qkv=3, h=self.num_heads)
+        batch = x.shape[0]
+        qkv = self.qkv(x).view(batch, length, 3, self.num_heads, self.head_dim)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (B, H, L, d)
         drop = self.attn_drop if self.training else 0.0
+        keys = None if utterance_mask is None or bool(utterance_mask.all()) else utterance_mask
+        if self.keys_in_bias and bias is not None:
+            keys = None
+        step = length if self.query_chunk is None else self.query_chunk
         blocks = []
-        for start in range(0, length, self.query_chunk):
-            rows = slice(start, start + self.query_chunk)
+        for start in range(0, length, step):
+            rows = slice(start, start + step)
             mask = None if bias is None else bias[:, :, rows].to(x.dtype)
-            if utterance_mask is not None:
+            if keys is not None:
                 if mask is None:
-                    mask = x.new_zeros(x.shape[0], 1, q[:, :, rows].shape[2], length)
-                mask = key_padding_rows(mask, utterance_mask)
-            blocks.append(
-                F.scaled_dot_product_attention(q[:, :, rows], k, v, attn_mask=mask, dropout_p=drop)
-            )
-        out = torch.cat(blocks, dim=2)
-        return self.proj_drop(self.proj(rearrange(out, "b h l d -> b l (h d)")))
+                    mask = x.new_zeros(batch, 1, q[:, :, rows].shape[2], length)
+                mask = key_padding_rows(mask, keys)
+            blocks.append(attend(q[:, :, rows], k, v, mask, drop))
+        out = blocks[0] if len(blocks) == 1 else torch.cat(blocks, dim=2)
+        return self.proj_drop(self.proj(out.transpose(1, 2).reshape(batch, length, self.dim)))

@@ -26,11 +26,13 @@ def keep_mask(shape: torch.Size, p: float, dtype: torch.dtype) -> torch.Tensor:
 
 class FastDropout(nn.Dropout):
     """`nn.Dropout` (same `p`, same state) drawing its CPU training mask with `keep_mask`;
-    other devices, `p` of 0 or 1, and evaluation run `F.dropout` as before."""
+    other devices and `p` of 1 run `F.dropout`; evaluation and `p` of 0 return the input."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        usable = 0.0 < self.p < 1.0 and round(self.p * LANES) < LANES
-        if not (self.training and usable and x.device.type == "cpu" and x.is_floating_point()):
+        if not self.training or self.p == 0.0:
+            return x
+        usable = self.p < 1.0 and round(self.p * LANES) < LANES
+        if not (usable and x.device.type == "cpu" and x.is_floating_point()):
             return F.dropout(x, self.p, self.training, self.inplace)
         mask = keep_mask(x.shape, self.p, x.dtype)
         return x.mul_(mask) if self.inplace else x * mask

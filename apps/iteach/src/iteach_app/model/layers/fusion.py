@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import torch
-from einops import rearrange
 from timm.layers import DropPath, LayerNorm
 from torch import nn
 
@@ -49,11 +48,14 @@ class CrossAttention(nn.Module):
     def forward(
         self, query: torch.Tensor, context: torch.Tensor, key_valid: torch.Tensor
     ) -> torch.Tensor:
-        q = rearrange(self.q(query), "b l (h d) -> b h l d", h=self.num_heads)
-        k, v = rearrange(self.kv(context), "b s (two h d) -> two b h s d", two=2, h=self.num_heads)
+        batch, length, _ = query.shape
+        heads, width = self.num_heads, self.q.out_features // self.num_heads
+        q = self.q(query).view(batch, length, heads, width).transpose(1, 2)  # (B, H, L, d)
+        kv = self.kv(context).view(batch, context.shape[1], 2, heads, width)
+        k, v = kv.permute(2, 0, 3, 1, 4).unbind(0)  # each (B, H, S, d)
         drop = self.attn_drop if self.training else 0.0
         out = masked_attention(q, k, v, key_valid, dropout_p=drop, query_chunk=self.query_chunk)
-        return self.proj_drop(self.proj(rearrange(out, "b h l d -> b l (h d)")))
+        return self.proj_drop(self.proj(out.transpose(1, 2).reshape(batch, length, -1)))
 
 
 class CrossFusionBlock(nn.Module):

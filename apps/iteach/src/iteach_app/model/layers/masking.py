@@ -23,6 +23,9 @@ def masked_attention(
     query rows (the same numbers, (B,H,chunk,S) logits instead of (B,H,L,S)).
     """
     batch, _, length, _ = q.shape
+    if bool(key_valid.all()) and (query_chunk is None or length <= query_chunk):
+        mask = None if bias is None else bias.to(q.dtype)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
     invalid = ~key_valid[:, None, None, :]
     step = length if query_chunk is None else max(1, query_chunk)
     blocks = []

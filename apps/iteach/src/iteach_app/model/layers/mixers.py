@@ -49,26 +49,31 @@ class _WindowPoolMixer(nn.Module):
         self.kernel_size = kernel_size
         self.subtract_input = subtract_input
 
-    def pool(self, x: torch.Tensor, utterance_mask: torch.Tensor) -> torch.Tensor:
-        """Pooled features (B,L,D) over valid neighbours; implemented by the subclasses."""
+    def pool(self, x: torch.Tensor, padded: torch.Tensor | None) -> torch.Tensor:
+        """Pooled features (B,L,D) over valid neighbours; ``padded`` (B,L,1) marks padding, None
+        when there is none (the cheaper path, e.g. one conversation); by the subclasses."""
         raise NotImplementedError
 
     def forward(
         self, x: torch.Tensor, bias: torch.Tensor | None, utterance_mask: torch.Tensor
     ) -> torch.Tensor:
-        pooled = self.pool(x, utterance_mask)
+        padded = None if bool(utterance_mask.all()) else ~utterance_mask[..., None]
+        pooled = self.pool(x, padded)
         if self.subtract_input:
             pooled = pooled - x
-        return pooled.masked_fill(~utterance_mask[..., None], 0.0)
+        return pooled if padded is None else pooled.masked_fill(padded, 0.0)
 
 
 class AvgPoolMixer(_WindowPoolMixer):
     """Mean over the valid utterances of the window."""
 
-    def pool(self, x: torch.Tensor, utterance_mask: torch.Tensor) -> torch.Tensor:
-        valid = utterance_mask[..., None].to(x.dtype)
-        pad = self.kernel_size // 2
-        window = {"kernel_size": self.kernel_size, "stride": 1, "padding": pad}
+    def pool(self, x: torch.Tensor, padded: torch.Tensor | None) -> torch.Tensor:
+        window = {"kernel_size": self.kernel_size, "stride": 1, "padding": self.kernel_size // 2}
+        if padded is None:  # only the conversation's ends to leave out
+            return F.avg_pool1d(x.transpose(1, 2), **window, count_include_pad=False).transpose(
+                1, 2
+            )
+        valid = (~padded).to(x.dtype)
         sums = F.avg_pool1d((x * valid).transpose(1, 2), **window) * self.kernel_size
         counts = F.avg_pool1d(valid.transpose(1, 2), **window) * self.kernel_size
         return (sums / counts.round().clamp(min=1.0)).transpose(1, 2)
@@ -77,8 +82,8 @@ class AvgPoolMixer(_WindowPoolMixer):
 class MaxPoolMixer(_WindowPoolMixer):
     """Channel-wise max over the valid utterances of the window."""
 
-    def pool(self, x: torch.Tensor, utterance_mask: torch.Tensor) -> torch.Tensor:
-        filled = x.masked_fill(~utterance_mask[..., None], float("-inf"))
+    def pool(self, x: torch.Tensor, padded: torch.Tensor | None) -> torch.Tensor:
+        filled = x if padded is None else x.masked_fill(padded, float("-inf"))
         pooled = F.max_pool1d(filled.transpose(1, 2), self.kernel_size, 1, self.kernel_size // 2)
         return pooled.transpose(1, 2)  # -inf only on padded rows, which forward zeroes
 
@@ -116,9 +121,12 @@ class UtteranceMlpMixer(nn.Module):
     def forward(
         self, x: torch.Tensor, bias: torch.Tensor | None, utterance_mask: torch.Tensor
     ) -> torch.Tensor:
-        padded = ~utterance_mask[..., None]
-        hidden = self.act(self.window(x.masked_fill(padded, 0.0).transpose(1, 2)).transpose(1, 2))
-        return self.drop(self.fc(hidden)).masked_fill(padded, 0.0)
+        padded = None if bool(utterance_mask.all()) else ~utterance_mask[..., None]
+        if padded is not None:
+            x = x.masked_fill(padded, 0.0)
+        hidden = self.act(self.window(x.transpose(1, 2)).transpose(1, 2))
+        out = self.drop(self.fc(hidden))
+        return out if padded is None else out.masked_fill(padded, 0.0)
 
 
 CANDIDATES: tuple[type[nn.Module], ...] = (
