@@ -68,7 +68,8 @@ def _its(teacher: str, student: str, framework: str = "its") -> dict[str, Any]:
 
 
 COMPLETE = {"eval_rates": [0.0], "mask_schedule": "constant:0.0"}
-PROGRESSIVE = {"mosi": "progressive:0.1:4:0.7", "synthetic": "progressive:0.1:1:0.7"}
+# +0.1 every 4 epochs up to 0.7: the paper's every 10 of 100 epochs, scaled to the 40-epoch budget.
+PROGRESSIVE = "progressive:0.1:4:0.7"
 
 
 def variants(experiment: str) -> list[Variant]:
@@ -141,7 +142,7 @@ def variants(experiment: str) -> list[Variant]:
                 "mosi-text-audio",
                 "its-tf-nas-progressive",
                 "CMU-MOSI, progressive",
-                _mosi(**its, mask_schedule=PROGRESSIVE["mosi"]),
+                _mosi(**its, mask_schedule=PROGRESSIVE),
             ),
             Variant(
                 "synthetic-iemocap4",
@@ -153,7 +154,7 @@ def variants(experiment: str) -> list[Variant]:
                 "synthetic-iemocap4",
                 "its-tf-nas-progressive",
                 "synthetic IEMOCAP-like, progressive",
-                {**SYNTHETIC, **its, "mask_schedule": PROGRESSIVE["synthetic"]},
+                {**SYNTHETIC, **its, "mask_schedule": PROGRESSIVE},
             ),
         ]
     raise ValueError(f"unknown experiment {experiment!r}; use one of {', '.join(EXPERIMENTS)}")
@@ -201,10 +202,11 @@ def run_one(variant: Variant, seed: int, root: Path, epochs: int | None) -> None
     start = time.perf_counter()
     result = trainer_class(config, run_dir, resume=True, verbose=False).fit()
     wall = time.perf_counter() - start
+    ran = len(result.history)  # early stopping may end before config.epochs
     timing = {
         "wall_s": wall,
-        "epochs": config.epochs,
-        "s_per_epoch": wall / config.epochs,
+        "epochs": ran,
+        "s_per_epoch": wall / max(ran, 1),
         "best_epoch": result.best_epoch,
         "keep_at_least_applied": keep_override
         if keep_override is not None
@@ -250,6 +252,10 @@ def load_runs(variant: Variant, root: Path) -> list[dict[str, Any]]:
         ume = json.loads(ume_path.read_text())
         timing_path = seed_dir / "timing.json"
         timing = json.loads(timing_path.read_text()) if timing_path.is_file() else {}
+        metrics = seed_dir / "metrics.csv"
+        if timing and metrics.is_file():  # epochs actually run (early stopping), from the log
+            ran = max(len(metrics.read_text().splitlines()) - 1, 1)
+            timing = {**timing, "epochs": ran, "s_per_epoch": timing["wall_s"] / ran}
         runs.append(
             {
                 "seed": int(seed_dir.name.removeprefix("seed")),
