@@ -4,7 +4,7 @@ Glossary (one word per concept, used in config, code, tables and figures):
 - modality: one input stream (text, audio, video); the query modality (text) comes first.
 - utterance mask (B,L): True on real utterances, False on padding.
 - present (B,L,M): True where a modality of an utterance is available; False = missing.
-- ECCE: the Emotion-Context-Consistency bias (B,H,L,L) added to attention logits;
+- ECCE: the Emotion Context Changing Encoder's bias (B,H,L,L) added to attention logits;
   kinds full (local conv + global span mean), global (no local conv), none.
 - token mixer: what mixes utterances inside a block: attention (ECCE-guided self-attention),
   utterance MLP (window 3), average / max pooling (pool(x)), or nas (a per-utterance
@@ -16,6 +16,8 @@ Glossary (one word per concept, used in config, code, tables and figures):
   statistics buffers fitted on the training split; missing and padded rows stay zero.
 - gated fusion: each cross-attention update scaled by tanh of a zero-initialised gate.
 - encoder layer: the blocks of all modalities, then fusion.
+- real rows: flat indices of the real utterances of a batch; per-utterance layers (input
+  projections, MLPs) run on them only (layers/packing.py).
 - teacher / student: ITS trains a teacher on complete inputs and a student on masked ones,
   distilling the last three layers' H; the paper's teacher is 3-layer attention, its
   student 4-layer nas (`iteach_teacher`, `iteach_student`).

@@ -1,6 +1,7 @@
 """Building blocks of ITEACH-Net: token mixers, the MetaFormer block and encoder layer, fusion."""
 
 from iteach_app.model.layers.block import EncoderLayer, MetaFormerBlock
+from iteach_app.model.layers.dropout import FastDropout
 from iteach_app.model.layers.fusion import CrossAttention, CrossFusionBlock, CrossModalFusion
 from iteach_app.model.layers.masking import masked_attention
 from iteach_app.model.layers.mixers import (
@@ -22,6 +23,7 @@ __all__ = [
     "CrossFusionBlock",
     "CrossModalFusion",
     "EncoderLayer",
+    "FastDropout",
     "FeatureStandardizer",
     "MaxPoolMixer",
     "MetaFormerBlock",
