@@ -59,10 +59,19 @@ bench-epoch: install
 bench-baselines: install
 	$(BIN)/python benchmarks/experiments/baselines.py
 
-# The tables of docs/RESULTS.md: about an hour of one CPU core; never run by CI (SEEDS=0: one seed).
+# Every trained table of docs/RESULTS.md, resumable (runs in /tmp, finished ones reused): about
+# 3 hours of 2 CPU cores at the default recipe's full budget; never run by CI (SEEDS=0: one seed).
 SEEDS ?= 0,1,2
+EXPERIMENTS := $(BIN)/python benchmarks/experiments
 results: install
-	nice $(BIN)/python benchmarks/experiments/run_results.py all --seeds $(SEEDS)
+	nice $(EXPERIMENTS)/headline.py run --seeds $(SEEDS) --jobs 2
+	$(EXPERIMENTS)/headline.py table --seeds $(SEEDS) --out docs/results/headline.md
+	nice $(EXPERIMENTS)/run_results.py all --seeds $(SEEDS)
+	nice $(EXPERIMENTS)/ecce_folds.py run --folds 1,2,3,4 --seeds $(SEEDS) --jobs 2
+	$(EXPERIMENTS)/ecce_folds.py table --out docs/results/ecce-folds.md
+	nice $(EXPERIMENTS)/compare_baselines.py iemocap --full --seeds $(SEEDS) \
+		--models iteach,ae,cra,mmin,cpm --out /tmp/iteach-baselines
+	nice $(EXPERIMENTS)/compare_baselines.py mosi --full --seeds $(SEEDS) --out /tmp/iteach-baselines
 
 # Wheel and sdist of each of the five distributions into dist/, each built alone from its own
 # folder (wheel from the sdist), then checked by twine. Needs only the venv, not the install.
