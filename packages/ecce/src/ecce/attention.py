@@ -47,13 +47,23 @@ class BiasedSelfAttention(nn.Module):
     ) -> torch.Tensor:
         """x (B, L, D), bias (B, H or 1, L, L) or None, utterance_mask (B, L) bool -> (B, L, D)."""
         check_features(x, self.dim)
-        batch, length, _ = x.shape
-        qkv = self.qkv(x).view(batch, length, 3, self.num_heads, self.head_dim)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (B, H, L, d)
+        q, k, v = self._heads(x)
         attn_mask = self._attn_mask(x, bias, utterance_mask)
         out = F.scaled_dot_product_attention(
             q, k, v, attn_mask=attn_mask, dropout_p=self.attn_drop if self.training else 0.0
         )
+        return self._merge(out)
+
+    def _heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x (B, L, D) -> q, k, v, each (B, H, L, D / H)."""
+        batch, length, _ = x.shape
+        qkv = self.qkv(x).view(batch, length, 3, self.num_heads, self.head_dim)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        return q, k, v
+
+    def _merge(self, out: torch.Tensor) -> torch.Tensor:
+        """Attention output (B, H, L, D / H) -> heads joined, projected, dropped: (B, L, D)."""
+        batch, _, length, _ = out.shape
         return self.proj_drop(self.proj(out.transpose(1, 2).reshape(batch, length, self.dim)))
 
     def _attn_mask(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Literal, get_args
 
 import torch
@@ -201,11 +201,15 @@ class ITEACHNet(nn.Module):
         conversations, on each read (one bias held)."""
         length = utterance_mask.shape[1]
         if torch.is_grad_enabled() or self.query_chunk is None or length <= self.query_chunk:
-            biases = self._biases(states, utterance_mask)
-            if self.keys_in_bias:
-                return {name: to_sdpa_mask(bias, utterance_mask) for name, bias in biases.items()}
-            return biases
-        return OnDemandBiases(self.ecce, dict(states), utterance_mask, self.keys_in_bias)
+            return {name: self._layer_bias(name, states, utterance_mask) for name in self.ecce}
+        return OnDemandBiases(self._layer_bias, dict(states), utterance_mask, tuple(self.ecce))
+
+    def _layer_bias(
+        self, name: str, states: Mapping[str, torch.Tensor], utterance_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """One modality's bias as the layers read it: with `keys_in_bias`, padded keys at -inf."""
+        bias = self.ecce[name](states[name], utterance_mask)
+        return to_sdpa_mask(bias, utterance_mask) if self.keys_in_bias else bias
 
     def forward(
         self,
@@ -308,28 +312,29 @@ class ITEACHNet(nn.Module):
 
 
 class OnDemandBiases(Mapping[str, torch.Tensor]):
-    """{name: ECCE bias (B,H,L,L)} computed from the projected inputs on each read, not stored;
-    with `keys_in_bias`, padded keys at -inf (ecce.to_sdpa_mask)."""
+    """{name: bias (B,H,L,L)} computed by `compute(name, states, utterance_mask)` on each read, not
+    stored (ITEACHNet._layer_bias)."""
 
     def __init__(
         self,
-        ecce: Mapping[str, nn.Module],
+        compute: Callable[[str, Mapping[str, torch.Tensor], torch.Tensor], torch.Tensor],
         states: Mapping[str, torch.Tensor],
         utterance_mask: torch.Tensor,
-        keys_in_bias: bool = False,
+        names: tuple[str, ...],
     ) -> None:
-        self.ecce, self.states, self.utterance_mask = ecce, states, utterance_mask
-        self.keys_in_bias = keys_in_bias
+        self.compute, self.states, self.utterance_mask = compute, states, utterance_mask
+        self.names = names
 
     def __getitem__(self, name: str) -> torch.Tensor:
-        bias = self.ecce[name](self.states[name], self.utterance_mask)
-        return to_sdpa_mask(bias, self.utterance_mask) if self.keys_in_bias else bias
+        if name not in self.names:
+            raise KeyError(name)
+        return self.compute(name, self.states, self.utterance_mask)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.ecce)
+        return iter(self.names)
 
     def __len__(self) -> int:
-        return len(self.ecce)
+        return len(self.names)
 
 
 # The paper's depths (Table 3): a 3-layer attention teacher and a 4-layer NAS student.

@@ -97,8 +97,7 @@ class AttentionMixer(BiasedSelfAttention):
             return super().forward(x, bias, utterance_mask)
         check_shapes(x, bias, utterance_mask, self.dim, self.num_heads)
         batch = x.shape[0]
-        qkv = self.qkv(x).view(batch, length, 3, self.num_heads, self.head_dim)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (B, H, L, d)
+        q, k, v = self._heads(x)
         drop = self.attn_drop if self.training else 0.0
         keys = None if utterance_mask is None or bool(utterance_mask.all()) else utterance_mask
         if self.keys_in_bias and bias is not None:
@@ -113,5 +112,4 @@ class AttentionMixer(BiasedSelfAttention):
                     mask = x.new_zeros(batch, 1, q[:, :, rows].shape[2], length)
                 mask = key_padding_rows(mask, keys)
             blocks.append(attend(q[:, :, rows], k, v, mask, drop))
-        out = blocks[0] if len(blocks) == 1 else torch.cat(blocks, dim=2)
-        return self.proj_drop(self.proj(out.transpose(1, 2).reshape(batch, length, self.dim)))
+        return self._merge(blocks[0] if len(blocks) == 1 else torch.cat(blocks, dim=2))
