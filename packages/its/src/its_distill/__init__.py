@@ -14,7 +14,7 @@ from its_distill.capture import (
     resolve_module,
     unwrap_model,
 )
-from its_distill.losses import masked_distance, task_loss
+from its_distill.losses import DISTANCES, masked_distance, task_loss
 from its_distill.output import ITSOutput
 from its_distill.widths import infer_width
 from its_distill.wrapper import PAPER_LAYER_WEIGHTS, InvertedTeacherStudent
@@ -25,6 +25,7 @@ except _metadata.PackageNotFoundError:  # imported from a source tree that is no
     __version__ = "0+unknown"
 
 __all__ = [
+    "DISTANCES",
     "PAPER_LAYER_WEIGHTS",
     "HiddenStateCapture",
     "ITSOutput",

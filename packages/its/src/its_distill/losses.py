@@ -70,7 +70,29 @@ def task_loss(
     return losses.sum() / max(losses.numel(), 1)
 
 
-def masked_distance(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-    """Mean over rows of the squared L2 distance averaged over features: (N, D), (N, D) -> ()."""
-    per_row = (student - teacher).square().mean(dim=-1)
+DISTANCES = ("mse", "normalized_mse", "cosine")
+NORM_EPS = 1e-5
+
+
+def masked_distance(
+    student: torch.Tensor, teacher: torch.Tensor, kind: str = "mse"
+) -> torch.Tensor:
+    """Mean over rows of a distance between hidden states: (N, D), (N, D) -> ().
+
+    ``kind``: "mse" (the paper's form: squared L2 distance averaged over features; it grows with
+    the states' scale, so a residual stream whose norm grows keeps it growing), "normalized_mse"
+    (the same after standardising each row over its features, LayerNorm without affine: it
+    compares the states' directions and shapes only and lies in [0, 4]) or "cosine" (1 - the
+    cosine similarity of each pair of rows, in [0, 2]).
+    """
+    if kind not in DISTANCES:
+        raise ValueError(f"distance must be one of {DISTANCES}, not {kind!r}")
+    if kind == "normalized_mse":
+        width = (student.shape[-1],)
+        student = F.layer_norm(student, width, eps=NORM_EPS)
+        teacher = F.layer_norm(teacher, width, eps=NORM_EPS)
+    if kind == "cosine":
+        per_row = 1.0 - F.cosine_similarity(student, teacher, dim=-1, eps=NORM_EPS)
+    else:
+        per_row = (student - teacher).square().mean(dim=-1)
     return per_row.sum() / max(per_row.numel(), 1)

@@ -11,7 +11,7 @@ from torch import nn
 
 from its_distill.calling import OutputKey, call_model, logits_of, split_returned_states
 from its_distill.capture import HiddenStateCapture, resolve_module
-from its_distill.losses import REGRESSION_LOSSES, TASKS, masked_distance, task_loss
+from its_distill.losses import DISTANCES, REGRESSION_LOSSES, TASKS, masked_distance, task_loss
 from its_distill.masks import check_mask, combine
 from its_distill.output import ITSOutput
 from its_distill.widths import infer_width
@@ -58,7 +58,9 @@ class InvertedTeacherStudent(nn.Module):
     `loss = (teacher_loss + student_loss) / 2 + sum_k layer_weights[k] * distance_k`, where
     `distance_k` is the mean, over positions that are `valid` and in `distill_where`, of the squared
     L2 distance (averaged over features) between the student's k-th hidden state (projected to the
-    teacher's width where the widths differ) and the teacher's, which is detached.
+    teacher's width where the widths differ) and the teacher's, which is detached. `distance`
+    picks the distance (`losses.masked_distance`): "mse" (that, the paper's form),
+    "normalized_mse" (each row standardised first, scale-free) or "cosine".
 
     Hidden states come from forward hooks on `teacher_layers` / `student_layers` (module paths as in
     `named_modules()`, nearest-the-output first; a tuple output contributes its first element), or,
@@ -88,8 +90,11 @@ class InvertedTeacherStudent(nn.Module):
         teacher_dims: Sequence[int | None] | None = None,
         student_dims: Sequence[int | None] | None = None,
         output_key: OutputKey = None,
+        distance: str = "mse",
     ) -> None:
         super().__init__()
+        if distance not in DISTANCES:
+            raise ValueError(f"distance must be one of {DISTANCES}, not {distance!r}")
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, not {task!r}")
         if regression_loss not in REGRESSION_LOSSES:
@@ -111,6 +116,7 @@ class InvertedTeacherStudent(nn.Module):
         self.regression_loss = regression_loss
         self.freeze_teacher = freeze_teacher
         self.output_key = output_key
+        self.distance = distance
         self.teacher_layers = _check_length(teacher_layers, "teacher_layers", count)
         self.student_layers = _check_length(student_layers, "student_layers", count)
         teacher_dims = _check_dims(teacher_dims, "teacher_dims", count)
@@ -270,7 +276,7 @@ class InvertedTeacherStudent(nn.Module):
         key = str(k)
         if key in self.projections:
             student_rows = self.projections[key](student_rows)
-        return masked_distance(student_rows, teacher_rows)
+        return masked_distance(student_rows, teacher_rows, self.distance)
 
     def _check_states(
         self, k: int, student: torch.Tensor, teacher: torch.Tensor, positions: torch.Size
@@ -309,7 +315,7 @@ class InvertedTeacherStudent(nn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f"task={self.task!r}, layer_weights={self.layer_weights}, "
+            f"task={self.task!r}, distance={self.distance!r}, layer_weights={self.layer_weights}, "
             f"teacher_layers={self.teacher_layers}, student_layers={self.student_layers}, "
             f"freeze_teacher={self.freeze_teacher}"
         )

@@ -1,4 +1,5 @@
-"""`iteach-app compare RUN [RUN ...]`: one UME table (paper Table 4 layout) and one plot."""
+"""`iteach-app compare RUN [RUN ...]`: one UME table (paper Table 4 layout) and one plot, and
+the paired differences between settings (runs matched by data, fold and seed)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,7 @@ import typer
 
 def compare(
     runs: Annotated[list[Path], typer.Argument(help="finished run folders")],
-    out: Annotated[Path, typer.Option(help="folder for compare.md / .csv / .png")] = Path(
-        "compare"
-    ),
+    out: Annotated[Path, typer.Option(help="folder for compare.* and paired.*")] = Path("compare"),
     label: Annotated[
         list[str] | None, typer.Option(help="one label per run (runs of one label are pooled)")
     ] = None,
@@ -20,16 +19,40 @@ def compare(
         str | None, typer.Option(help="metric (default: waf, or binary_waf for regression)")
     ] = None,
     title: Annotated[str, typer.Option(help="plot title (default: UME on <dataset>)")] = "",
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="setting the others are paired against (a label or a unique part of one; "
+            "default: the framework=pre setting, else the first run's)"
+        ),
+    ] = None,
 ) -> None:
-    """Runs differing only by seed are one row (mean ± std); a column per rate, average, decline."""
+    """Runs differing only by seed are one row (mean ± std); a column per rate, average, decline.
+    Where the runs hold several settings, each is paired with the reference by (data, fold,
+    seed): mean difference, 95% bootstrap interval and pairs won, for the UME average and the
+    complete-data score."""
+    from iteach_app.io import atomic_write_text
     from iteach_app.report.compare import (
         compare_markdown,
         default_metric,
         load_groups,
+        load_records,
+        paired_comparison,
+        paired_csv,
         write_comparison,
     )
+    from iteach_app.report.paired import paired_markdown
 
     groups = load_groups(runs, label or ())
+    chosen = metric or default_metric(groups)
     paths = write_comparison(groups, out, metric, title)
-    typer.echo(compare_markdown(groups, metric or default_metric(groups)))
+    typer.echo(compare_markdown(groups, chosen))
+    rows = paired_comparison(load_records(runs, label or ()), chosen, reference)
+    if rows:
+        text = paired_markdown(rows)
+        paths["paired.md"] = out / "paired.md"
+        paths["paired.csv"] = out / "paired.csv"
+        atomic_write_text(paths["paired.md"], text)
+        atomic_write_text(paths["paired.csv"], paired_csv(rows))
+        typer.echo(text)
     typer.echo(f"written: {', '.join(str(p) for p in paths.values())}")

@@ -30,6 +30,7 @@ PAPER: dict[str, Any] = {
     "class_weights": "none",
     "patience": 0,
     "max_utterances_per_batch": 0,
+    "distill_distance": "mse",
 }
 DEFAULT: dict[str, Any] = {
     **PAPER,

@@ -31,6 +31,7 @@ SYNTHETIC_DATASETS: tuple[str, ...] = get_args(SyntheticDataset)
 LRScheduleKind = Literal["constant", "cosine"]
 ClassWeighting = Literal["none", "inverse"]
 Preset = Literal["default", "paper"]
+DistillDistance = Literal["mse", "normalized_mse", "cosine"]
 BY_PRESET = " (default: from --preset)"
 
 
@@ -138,6 +139,24 @@ class TrainConfig:
     layer_weights: list[float] = field(
         default_factory=lambda: list(PAPER_LAYER_WEIGHTS),
         metadata=meta("distillation weights of the last 3 layers", "model", ge=0),
+    )
+    distill_distance: DistillDistance | None = field(
+        default=None,
+        metadata=meta(
+            "distance between student and teacher hidden states: mse (the paper's raw squared "
+            "distance), normalized_mse (each state standardised first) or cosine" + BY_PRESET,
+            "model",
+            neutral="mse",
+        ),
+    )
+    distill_on: Literal["missing", "all"] = field(
+        default="missing",
+        metadata=meta(
+            "utterances distilled: missing (those where the student lost a modality, the "
+            "paper's) or all",
+            "model",
+            neutral="missing",
+        ),
     )
     model: ModelName = field(
         default="iteach",

@@ -19,10 +19,16 @@ from matplotlib.figure import Figure
 from iteach_app.config import ConfigError, TrainConfig
 from iteach_app.io import atomic_write_text
 from iteach_app.report.figures import save_png_atomic
+from iteach_app.report.paired import PairedDifference, paired_csv_rows, paired_difference
 from iteach_app.training.run_folder import SELECTION_METRIC, RunFolder
 from missing_modality import UMEResult
 
 SEED_FREE = ("seed", "device", "threads")  # what may differ inside one group
+# What names the data a run used rather than the setting it tried: pairs match on it instead.
+DATA_FIELDS = (
+    "data", "dataset", "features", "synthetic", "synthetic_dialogues", "synthetic_dims",
+    "synthetic_max_length", "fold", "cache_dir", "conversations", "labels",
+)  # fmt: skip
 
 
 @dataclass
@@ -172,6 +178,132 @@ def plot_compare(groups: Sequence[Group], metric: str, path: str | Path, title: 
     axes.legend(fontsize=8)
     figure.tight_layout()
     return save_png_atomic(figure, path)
+
+
+@dataclass
+class RunRecord:
+    """One finished run as a paired comparison sees it: its setting, data, fold, seed, result."""
+
+    setting: dict[str, object]
+    dataset: str
+    fold: int | None
+    seed: int
+    result: UMEResult
+    label: str | None = None
+
+    def pair_key(self) -> tuple:
+        """(data, fold, seed): what a run of another setting must share to be its pair."""
+        return (self.dataset, self.fold, self.seed)
+
+
+def load_records(runs: Sequence[str | Path], labels: Sequence[str] = ()) -> list[RunRecord]:
+    """Each run's setting (config minus data, fold, seed and machine fields), data and result."""
+    if labels and len(labels) != len(runs):
+        raise ConfigError(f"--label given {len(labels)} times for {len(runs)} runs; give one each")
+    records = []
+    for index, run in enumerate(runs):
+        folder = RunFolder(run)
+        config, result = folder.read_config(), folder.read_ume()
+        setting = {k: v for k, v in config.to_dict().items() if k not in (*SEED_FREE, *DATA_FIELDS)}
+        label = labels[index] if labels else None
+        records.append(
+            RunRecord(setting, config.dataset_label, config.fold, config.seed, result, label)
+        )
+    return records
+
+
+def setting_labels(records: Sequence[RunRecord]) -> list[str]:
+    """A label per record: its given label, else the settings that differ between the records
+    (e.g. "framework=pre"), or "all runs" when they share one setting."""
+    varying = sorted(
+        {k for r in records for k, v in r.setting.items() if any(o.setting.get(k) != v
+                                                                  for o in records)}
+    )  # fmt: skip
+    out = []
+    for record in records:
+        if record.label is not None:
+            out.append(record.label)
+        elif varying:
+            out.append(", ".join(f"{k}={_short(record.setting.get(k))}" for k in varying))
+        else:
+            out.append("all runs")
+    return out
+
+
+def _short(value: object) -> str:
+    if isinstance(value, list):
+        return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    return str(value)
+
+
+def paired_comparison(
+    records: Sequence[RunRecord], metric: str, reference: str | None = None
+) -> list[PairedDifference]:
+    """Every setting against ``reference`` (a setting label, or a unique part of one; default:
+    the setting with framework=pre where exactly one has it, else the first run's), paired by
+    (data, fold, seed), for the UME average and the complete-data score (rate 0) of ``metric``.
+    """
+    labels = setting_labels(records)
+    order = list(dict.fromkeys(labels))
+    if len(order) < 2:
+        return []
+    chosen = _reference(records, labels, order, reference)
+    rows = []
+    for dataset in sorted({r.dataset for r in records}):
+        scores: dict[str, dict[str, dict[tuple, float]]] = {}
+        for record, label in zip(records, labels, strict=True):
+            if record.dataset != dataset:
+                continue
+            per_label = scores.setdefault(label, {"UME average": {}, "complete data": {}})
+            key = record.pair_key()
+            if key in per_label["UME average"]:
+                raise ConfigError(
+                    f"two runs of setting {label!r} share data {dataset}, fold {record.fold} "
+                    f"and seed {record.seed}: give each pair once"
+                )
+            per_label["UME average"][key] = record.result.average[metric]
+            per_label["complete data"][key] = record.result.curve(metric)[0]
+        if chosen not in scores:
+            continue
+        for label in order:
+            if label == chosen or label not in scores:
+                continue
+            for score in ("UME average", "complete data"):
+                row = paired_difference(
+                    scores[label][score], scores[chosen][score],
+                    names=(label, chosen), dataset=dataset, score=f"{score} ({metric})",
+                )  # fmt: skip
+                if row is not None:
+                    rows.append(row)
+    return rows
+
+
+def _reference(
+    records: Sequence[RunRecord], labels: list[str], order: list[str], reference: str | None
+) -> str:
+    if reference is not None:
+        if reference in order:
+            return reference
+        matches = [label for label in order if reference in label]
+        if len(matches) != 1:
+            raise ConfigError(
+                f"--reference {reference!r} matches {len(matches)} settings; settings: "
+                + "; ".join(order)
+            )
+        return matches[0]
+    pre = {
+        label
+        for r, label in zip(records, labels, strict=True)
+        if r.setting.get("framework") == "pre"
+    }
+    return next(iter(pre)) if len(pre) == 1 else order[0]
+
+
+def paired_csv(rows: Sequence[PairedDifference]) -> str:
+    """The paired table as CSV."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(paired_csv_rows(rows))
+    return buffer.getvalue()
 
 
 def write_comparison(

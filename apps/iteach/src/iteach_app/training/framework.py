@@ -106,7 +106,11 @@ def build_framework(
         teacher = None
         if teacher_role is not None:
             teacher = build_model(config, teacher_role, modality_dims, out_dim)
-    common = {"task": task, "regression_loss": config.regression_loss}
+    common = {
+        "task": task,
+        "regression_loss": config.regression_loss,
+        "distance": config.distill_distance or "mse",
+    }
     if teacher is None or teacher_role is None:
         return InvertedTeacherStudent(None, student, layer_weights=config.layer_weights, **common)
     depth = min(DISTILLED_LAYERS, teacher_role.layers, student_role.layers)

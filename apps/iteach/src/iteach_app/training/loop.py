@@ -119,6 +119,7 @@ class TrainLoop:
                     step=step,
                     rank=self.dist.rank,
                     criterion=self.criterion,
+                    distill_on=config.distill_on,
                 )
             self.optimizer.zero_grad(set_to_none=True)
             result.loss.backward()

@@ -66,17 +66,19 @@ def prepare_step(
     rank: int = 0,
     teacher: nn.Module | None = None,
     student: nn.Module | None = None,
+    distill_on: str = "missing",
 ) -> StepInputs:
     """Mask the batch for the student at the schedule's rate (masks from seed, epoch, step, rank).
 
     ``distill_where`` (B, L) marks the real utterances where the student saw at least one modality
-    missing; the teacher's copy (None without ``teacher``) is complete.
+    missing (``distill_on="all"``: every real utterance); the teacher's copy (None without
+    ``teacher``) is complete.
     """
     mask = batch.utterance_mask
     gen = generator(seed, "mask", epoch, step, rank)
     rate = float(schedule(epoch, step, generator=gen))
     masked = masker(batch.features, mask, rate, generator=gen)
-    distill_where = mask & ~masked.present.all(dim=-1)
+    distill_where = mask if distill_on == "all" else mask & ~masked.present.all(dim=-1)
     teacher_inputs = None
     if teacher is not None:
         complete = mask.unsqueeze(-1).expand_as(masked.present).clone()
@@ -98,6 +100,7 @@ def run_step(
     step: int,
     rank: int = 0,
     criterion: Criterion | None = None,
+    distill_on: str = "missing",
 ) -> StepResult:
     """Seed the step (dropout), build the inputs, run the ITS wrapper (or its DDP wrapper);
     ``criterion`` (label smoothing / class weights) replaces the wrapper's task loss."""
@@ -113,6 +116,7 @@ def run_step(
         rank=rank,
         teacher=its.teacher,
         student=its.student,
+        distill_on=distill_on,
     )
     output: ITSOutput = network(
         inputs.teacher_inputs,

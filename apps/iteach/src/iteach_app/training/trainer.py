@@ -27,6 +27,7 @@ from iteach_app.training.callbacks import (
     save_best,
 )
 from iteach_app.training.checkpoint import CheckpointError, restore_model, restore_optimizer
+from iteach_app.training.diagnostics import DistillDiagnostics
 from iteach_app.training.distributed import DistInfo
 from iteach_app.training.evaluation import evaluate_student
 from iteach_app.training.framework import build_framework
@@ -117,6 +118,7 @@ class Trainer:
         display = ProgressDisplay(self.console, self.verbose)
         callbacks = [
             *phase_callbacks(self.model.student, self.config.mmin_pretrain_epochs),
+            DistillDiagnostics(),
             Selection(self.folder),
             Checkpoints(self.folder),
             MetricsFiles(self.folder, self.title),
