@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import PurePath
 from typing import Any, Literal, get_args
 
-from iteach_app.model.iteach import EcceKind
+from iteach_app.model.iteach import EcceInput, EcceKind
 from its_distill import PAPER_LAYER_WEIGHTS
 from missing_modality import DEFAULT_RATES
 
@@ -132,6 +132,24 @@ class TrainConfig:
     )
     ecce: EcceKind = field(
         default="full", metadata=meta("ECCE bias: full, global or none", "model")
+    )
+    ecce_input: EcceInput = field(
+        default="projected",
+        metadata=meta(
+            "what ECCE reads: projected (the hidden-size input states) or features (the "
+            "standardised input features, as the paper's Eqs. 1-4)",
+            "model",
+            neutral="projected",
+        ),
+    )
+    ecce_per_layer: bool = field(
+        default=False,
+        metadata=meta(
+            "an ECCE of its own in every encoder layer, on that layer's input (default: one "
+            "bias shared by every layer, as the paper)",
+            "model",
+            neutral=False,
+        ),
     )
     dropout: float | None = field(
         default=None, metadata=meta("dropout" + BY_PRESET, "model", ge=0, lt=1)

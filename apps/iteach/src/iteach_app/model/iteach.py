@@ -23,6 +23,8 @@ from iteach_app.model.registry import register_model
 MIXERS: dict[str, type[nn.Module]] = {"attention": AttentionMixer, "nas": NASMixer}
 EcceKind = Literal["full", "global", "none"]
 ECCE_KINDS: tuple[str, ...] = get_args(EcceKind)
+EcceInput = Literal["projected", "features"]
+ECCE_INPUTS: tuple[str, ...] = get_args(EcceInput)
 
 
 class ITEACHNet(nn.Module):
@@ -39,7 +41,9 @@ class ITEACHNet(nn.Module):
     name is kept as `mixer_kind`. `ecce`: "full" (local conv
     of width `ecce_dim` over `window` utterances, then the global span mean), "global" (local
     = identity) or "none" (no bias). Each modality's ECCE bias is computed once per forward on
-    its projected input and shared by every layer.
+    its projected input and shared by every layer; `ecce_input="features"` computes it from the
+    (standardised) input features instead, as the paper's Eqs. 1-4 do; `ecce_per_layer` gives
+    every encoder layer its own ECCE, computed on that layer's input.
 
     Robust fusion (issue 11): `standardizer` (a FeatureStandardizer, identity until the trainer
     loads the training split's statistics) standardises every modality at the input;
@@ -84,6 +88,8 @@ class ITEACHNet(nn.Module):
         input_norm: bool = False,
         query_chunk: int | None = QUERY_CHUNK,
         activation_checkpointing: bool = False,
+        ecce_input: str = "projected",
+        ecce_per_layer: bool = False,
     ) -> None:
         super().__init__()
         if not modality_dims:
@@ -95,6 +101,13 @@ class ITEACHNet(nn.Module):
             raise ValueError(f"mixer must be one of {tuple(MIXERS)} or a class, got {mixer!r}")
         if ecce not in ECCE_KINDS:
             raise ValueError(f"ecce must be one of {ECCE_KINDS}, got {ecce!r}")
+        if ecce_input not in ECCE_INPUTS:
+            raise ValueError(f"ecce_input must be one of {ECCE_INPUTS}, got {ecce_input!r}")
+        if ecce_per_layer and ecce_input == "features":
+            raise ValueError(
+                "ecce_per_layer reads each layer's input state, so ecce_input must be "
+                "'projected' with it"
+            )
         if num_layers < 1:
             raise ValueError(f"num_layers must be >= 1, got {num_layers}")
         if out_dim < 1:
@@ -115,11 +128,26 @@ class ITEACHNet(nn.Module):
             {name: LayerNorm(hidden_dim) for name in self.modality_dims} if input_norm else {}
         )
         self.input_drop = nn.Dropout(dropout)
-        self.ecce = nn.ModuleDict(
-            {
-                name: self._build_ecce(ecce, hidden_dim, num_heads, window, max_distance, ecce_dim)
-                for name in (self.modalities if ecce != "none" else ())
-            }
+        self.ecce_input = ecce_input
+        self.ecce_per_layer = ecce_per_layer
+        ecce_names = self.modalities if ecce != "none" else ()
+        ecce_dims = self.modality_dims if ecce_input == "features" else dict.fromkeys(
+            self.modalities, hidden_dim
+        )  # fmt: skip
+
+        def ecce_dict() -> nn.ModuleDict:
+            return nn.ModuleDict(
+                {
+                    name: self._build_ecce(
+                        ecce, ecce_dims[name], num_heads, window, max_distance, ecce_dim
+                    )
+                    for name in ecce_names
+                }
+            )
+
+        self.ecce = nn.ModuleDict() if ecce_per_layer else ecce_dict()
+        self.layer_ecce = nn.ModuleList(
+            [ecce_dict() for _ in range(num_layers)] if ecce_per_layer else []
         )
         rates = torch.linspace(0, drop_path, num_layers).tolist()
         self.layers = nn.ModuleList(
@@ -172,7 +200,10 @@ class ITEACHNet(nn.Module):
         features: Mapping[str, torch.Tensor],
         utterance_mask: torch.Tensor,
         present: torch.Tensor | None,
+        standardized: dict[str, torch.Tensor] | None = None,
     ) -> dict[str, torch.Tensor]:
+        """Projected input states {name: (B,L,hidden)}; ``standardized``, where given, receives
+        the standardised (absent: zero) input features {name: (B,L,D_m)}."""
         check_inputs(features, utterance_mask, present, self.modality_dims, self.modalities)
         rows = real_rows(utterance_mask)
         observed = None if present is None else pack(present, rows)
@@ -181,6 +212,8 @@ class ITEACHNet(nn.Module):
             x = self.standardizer.standardize(
                 name, pack(features[name], rows), None if observed is None else observed[..., index]
             )
+            if standardized is not None:
+                standardized[name] = unpack(x, rows, *utterance_mask.shape)
             x = self.input_proj[name](x)
             if name in self.input_norm:
                 x = self.input_norm[name](x)
@@ -218,14 +251,17 @@ class ITEACHNet(nn.Module):
         present: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """features {name: (B,L,D_m)}, utterance_mask (B,L), present (B,L,M) -> (B,L,out_dim)."""
-        states = self._project(features, utterance_mask, present)
-        biases = self._layer_biases(states, utterance_mask)
+        standardized: dict[str, torch.Tensor] | None = {} if self.ecce_input == "features" else None
+        states = self._project(features, utterance_mask, present, standardized)
+        biases = self._layer_biases(standardized or states, utterance_mask)
         key_valid = {
             name: utterance_mask if present is None else utterance_mask & present[..., index]
             for index, name in enumerate(self.modalities)
         }
         recompute = self.activation_checkpointing and self.training and torch.is_grad_enabled()
-        for layer in self.layers:
+        for index, layer in enumerate(self.layers):
+            if self.ecce_per_layer:
+                biases = self._own_biases(self.layer_ecce[index], states, utterance_mask)
             if recompute:
                 states = checkpoint(
                     layer, states, biases, utterance_mask, key_valid, use_reentrant=False
@@ -235,14 +271,33 @@ class ITEACHNet(nn.Module):
         hidden = self.norm(states[self.modalities[0]])
         return self.head(self.head_drop(hidden))
 
+    def _own_biases(
+        self, ecces: nn.ModuleDict, states: Mapping[str, torch.Tensor], utterance_mask: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """One layer's own ECCE biases on its input states (``ecce_per_layer``)."""
+        out = {}
+        for name, ecce in ecces.items():
+            bias = ecce(states[name], utterance_mask)
+            out[name] = to_sdpa_mask(bias, utterance_mask) if self.keys_in_bias else bias
+        return out
+
     def ecce_biases(
         self,
         features: Mapping[str, torch.Tensor],
         utterance_mask: torch.Tensor,
         present: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """The shared ECCE bias per modality {name: (B,H,L,L)}; empty when ecce="none"."""
-        return self._biases(self._project(features, utterance_mask, present), utterance_mask)
+        """The shared ECCE bias per modality {name: (B,H,L,L)} (with ``ecce_per_layer``: the first
+        layer's); empty when ecce="none"."""
+        standardized: dict[str, torch.Tensor] = {}
+        states = self._project(features, utterance_mask, present, standardized)
+        if self.ecce_per_layer:
+            return {
+                name: ecce(states[name], utterance_mask)
+                for name, ecce in self.layer_ecce[0].items()
+            }
+        source = standardized if self.ecce_input == "features" else states
+        return self._biases(source, utterance_mask)
 
     def hidden_layer_paths(self, k: int = 3) -> list[str]:
         """Module paths of the fused query hidden states (B,L,hidden_dim) of the last k layers,

@@ -186,6 +186,7 @@ class RunRecord:
 
     setting: dict[str, object]
     dataset: str
+    data_key: str
     fold: int | None
     seed: int
     result: UMEResult
@@ -193,7 +194,7 @@ class RunRecord:
 
     def pair_key(self) -> tuple:
         """(data, fold, seed): what a run of another setting must share to be its pair."""
-        return (self.dataset, self.fold, self.seed)
+        return (self.data_key, self.fold, self.seed)
 
 
 def load_records(runs: Sequence[str | Path], labels: Sequence[str] = ()) -> list[RunRecord]:
@@ -204,10 +205,18 @@ def load_records(runs: Sequence[str | Path], labels: Sequence[str] = ()) -> list
     for index, run in enumerate(runs):
         folder = RunFolder(run)
         config, result = folder.read_config(), folder.read_ume()
-        setting = {k: v for k, v in config.to_dict().items() if k not in (*SEED_FREE, *DATA_FIELDS)}
-        label = labels[index] if labels else None
+        values = config.to_dict()
+        setting = {k: v for k, v in values.items() if k not in (*SEED_FREE, *DATA_FIELDS)}
         records.append(
-            RunRecord(setting, config.dataset_label, config.fold, config.seed, result, label)
+            RunRecord(
+                setting=setting,
+                dataset=config.dataset_label,
+                data_key=repr(sorted((k, values[k]) for k in DATA_FIELDS if k != "fold")),
+                fold=config.fold,
+                seed=config.seed,
+                result=result,
+                label=labels[index] if labels else None,
+            )
         )
     return records
 
@@ -249,10 +258,12 @@ def paired_comparison(
         return []
     chosen = _reference(records, labels, order, reference)
     rows = []
-    for dataset in sorted({r.dataset for r in records}):
+    names = {r.data_key: r.dataset for r in records}
+    for data_key in sorted(names, key=lambda key: (names[key], key)):
+        dataset = names[data_key]
         scores: dict[str, dict[str, dict[tuple, float]]] = {}
         for record, label in zip(records, labels, strict=True):
-            if record.dataset != dataset:
+            if record.data_key != data_key:
                 continue
             per_label = scores.setdefault(label, {"UME average": {}, "complete data": {}})
             key = record.pair_key()

@@ -83,6 +83,8 @@ def build_model(
         window=config.window,
         max_distance=config.max_distance,
         ecce=config.ecce,
+        ecce_input=config.ecce_input,
+        ecce_per_layer=config.ecce_per_layer,
         dropout=config.dropout,
         gated_fusion=config.fusion_gates == "tanh",
         input_norm=config.input_norm == "layernorm",
