@@ -23,7 +23,7 @@ def _framework(make_config, tiny_data, **overrides):
 
 
 def test_diagnostics_match_a_direct_computation(make_config, tiny_data) -> None:
-    config, its, masker, batch = _framework(make_config, tiny_data)
+    _config, its, masker, batch = _framework(make_config, tiny_data)
     its.train()
     rng_before = torch.get_rng_state()
     record = distillation_diagnostics(its, batch, seed=3, masker=masker)

@@ -42,7 +42,8 @@ def test_per_layer_ecce_is_read_by_its_own_layer() -> None:
     torch.manual_seed(0)
     model = ITEACHNet(DIMS, 3, num_layers=3, hidden_dim=8, num_heads=2, ecce_per_layer=True)
     model.eval()
-    assert len(model.layer_ecce) == 3 and len(model.ecce) == 0
+    assert len(model.layer_ecce) == 3
+    assert len(model.ecce) == 0
     features, mask, present = _inputs(2)
     before = model(features, mask, present)
     with torch.no_grad():
@@ -68,5 +69,6 @@ def test_distill_on_all_marks_every_real_utterance(tiny_data) -> None:
     missing = prepare_step(batch, **kwargs).distill_where
     everywhere = prepare_step(batch, **kwargs, distill_on="all").distill_where
     assert torch.equal(everywhere, batch.utterance_mask)
-    assert bool(missing.any()) and bool((missing & ~batch.utterance_mask).sum() == 0)
+    assert bool(missing.any())
+    assert bool((missing & ~batch.utterance_mask).sum() == 0)
     assert int(missing.sum()) < int(everywhere.sum())

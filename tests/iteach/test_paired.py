@@ -28,14 +28,15 @@ def test_interval_agrees_with_a_plain_loop(seed: int) -> None:
     low, high = bootstrap_interval(values, resamples=20_000, seed=seed)
     ref_low, ref_high = reference_bootstrap(values, 20_000, seed + 100)
     spread = statistics.stdev(values) / len(values) ** 0.5
-    assert abs(low - ref_low) < 0.15 * spread and abs(high - ref_high) < 0.15 * spread
+    assert abs(low - ref_low) < 0.15 * spread
+    assert abs(high - ref_high) < 0.15 * spread
     assert low < statistics.fmean(values) < high
     assert bootstrap_interval(values, seed=seed) == bootstrap_interval(values, seed=seed)
 
 
 def test_interval_edge_cases() -> None:
     assert bootstrap_interval([0.2]) == (0.2, 0.2)
-    low, high = bootstrap_interval([0.01, 0.02, 0.03, 0.015])
+    low, _high = bootstrap_interval([0.01, 0.02, 0.03, 0.015])
     assert low > 0
     for bad in ([], [float("nan"), 1.0]):
         with pytest.raises(ValueError, match="bootstrap_interval"):
@@ -47,7 +48,8 @@ def test_pairs_only_shared_keys_and_counts_wins() -> None:
     reference = {("d", 1, 0): 0.65, ("d", 1, 1): 0.6, ("d", 2, 0): 0.9}
     row = paired_difference(setting, reference, names=("a", "b"), dataset="d", score="avg")
     assert row is not None
-    assert row.pairs == 3 and (row.wins, row.losses, row.ties) == (1, 1, 1)
+    assert row.pairs == 3
+    assert (row.wins, row.losses, row.ties) == (1, 1, 1)
     assert row.mean == pytest.approx((0.05 + 0.0 - 0.1) / 3)
     assert row.verdict == "no clear difference"
     assert paired_difference({("x", 1, 0): 1.0}, reference, names=("a", "b"), dataset="d",
@@ -90,11 +92,16 @@ def test_compare_writes_the_paired_table(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     text = (out / "paired.md").read_text()
     line = next(row for row in text.splitlines() if "UME average" in row)
-    assert "framework=its" in line and "framework=pre" in line
-    assert "| 3 |" in line and "3 / 0 / 0" in line and "better" in line
+    assert "framework=its" in line
+    assert "framework=pre" in line
+    assert "| 3 |" in line
+    assert "3 / 0 / 0" in line
+    assert "better" in line
     assert "+0.0210" in line
     rows = (out / "paired.csv").read_text().splitlines()
-    assert rows[0].startswith("dataset,setting,reference") and len(rows) == 5
+    assert rows[0].startswith("dataset,setting,reference")
+    assert len(rows) == 5
     bad = CliRunner().invoke(app, ["compare", *map(str, runs), "--out", str(out),
                                    "--reference", "nothing-like-this"])  # fmt: skip
-    assert bad.exit_code != 0 and "--reference" in bad.output
+    assert bad.exit_code != 0
+    assert "--reference" in bad.output
