@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 def validate(c: TrainConfig) -> TrainConfig:
     """Fill the preset's settings not given, coerce every field, then check the rules that tie
     fields together; raises ConfigError naming the first bad setting. Returns ``c``."""
+    distance_given = c.distill_distance is not None
     apply_preset(c)
     coerce_fields(c)
     if c.labels and c.conversations is None:
@@ -38,6 +39,7 @@ def validate(c: TrainConfig) -> TrainConfig:
             raise ConfigError(f"fold applies to IEMOCAP only; {c.dataset} has fixed splits")
     _check_models(c)
     _check_baseline(c)
+    _check_distillation(c, distance_given)
     if c.device not in ("auto", "cpu", "cuda") and not c.device.startswith("cuda:"):
         raise ConfigError(f"device must be cpu, cuda, cuda:N or auto; got {c.device!r}")
     if c.hidden_dim % c.num_heads:
@@ -90,6 +92,40 @@ def _check_baseline(c: TrainConfig) -> None:
             f"epochs ({c.epochs}) must exceed mmin_pretrain_epochs ({c.mmin_pretrain_epochs}): "
             "MMIN trains its teacher first, then itself"
         )
+
+
+DEPTHS = {"its": (3, 4), "ts": (4, 3)}  # the presets' (teacher, student) layers
+
+
+def _check_distillation(c: TrainConfig, distance_given: bool) -> None:
+    """Distillation settings need a teacher, and a teacher and student at least as deep as the
+    layers distilled (one per layer weight)."""
+    teacher = DEPTHS.get(c.framework) if c.model == "iteach" else None
+    if teacher is None:
+        given = [
+            name
+            for name, on in (("distill_distance", distance_given),
+                             ("distill_on", c.distill_on != "missing"))
+            if on
+        ]  # fmt: skip
+        if given:
+            which = f"model {c.model!r}" if c.model != "iteach" else "framework 'pre'"
+            raise ConfigError(
+                f"{', '.join(given)} set, but {which} trains without a teacher: nothing is "
+                "distilled; use framework its or ts with model iteach, or drop them"
+            )
+        return
+    depths = {
+        "teacher_layers": c.teacher_layers or teacher[0],
+        "student_layers": c.student_layers or teacher[1],
+    }
+    distilled = len(c.layer_weights)
+    for name, depth in depths.items():
+        if depth < distilled:
+            raise ConfigError(
+                f"{name} is {depth}, fewer than the {distilled} layers distilled (one per "
+                f"layer_weights value): give {name} >= {distilled}, or framework pre"
+            )
 
 
 def _check_schedule(text: str) -> None:
