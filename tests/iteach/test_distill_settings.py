@@ -19,6 +19,16 @@ def test_presets_fill_the_distance_and_the_flag_overrides_it() -> None:
     assert chosen.config_hash() != _resolve(distill_distance="mse").config_hash()
 
 
+def test_a_resolved_run_without_a_teacher_resolves_again(tmp_path) -> None:
+    from iteach_app.config import load_toml, to_toml
+
+    config = _resolve(framework="pre")
+    path = tmp_path / "config.toml"
+    path.write_text(to_toml(config))
+    again = resolve(load_toml(path), {}, source=str(path))
+    assert again.distill_distance == config.distill_distance
+
+
 def test_the_wrapper_gets_the_distance(make_config, tiny_data) -> None:
     config = make_config(distill_distance="normalized_mse")
     its = build_framework(config, tiny_data.modality_dims, tiny_data.out_dim, tiny_data.task)
@@ -30,7 +40,7 @@ def test_the_wrapper_gets_the_distance(make_config, tiny_data) -> None:
     [
         ({"framework": "pre", "distill_distance": "cosine"}, "distill_distance"),
         ({"framework": "pre", "distill_on": "all"}, "distill_on"),
-        ({"model": "ae", "distill_distance": "mse"}, "model 'ae'"),
+        ({"model": "ae", "distill_distance": "cosine"}, "model 'ae'"),
         ({"teacher_layers": 2}, "teacher_layers is 2"),
         ({"framework": "ts", "student_layers": 1}, "student_layers is 1"),
     ],

@@ -24,10 +24,12 @@ def plot_run(
     batch_size: int = 16,
     tsne_rate: float = 0.0,
 ) -> list[Path]:
-    """UME curve, confusion matrices per rate, ECCE bias heatmap (Fig. 5) and t-SNE (Fig. 9,
-    with modalities missing at `tsne_rate`), titled by model and dataset, classes by name."""
+    """UME curve, training curves (losses, distilled hidden-state norms, gradient norms),
+    confusion matrices per rate, ECCE bias heatmap (Fig. 5) and t-SNE (Fig. 9, with modalities
+    missing at `tsne_rate`), titled by model and dataset, classes by name."""
     from iteach_app.report import figures
     from iteach_app.report.labels import data_label, figure_title, model_label
+    from iteach_app.report.training_curves import plot_training_curves
 
     folder = RunFolder(run_dir)
     out = Path(out) if out is not None else folder.figures
@@ -36,6 +38,9 @@ def plot_run(
     title, names = figure_title(config), data.dataset.label_names or None
     ume_title = f"UME on {data_label(config)}\n{protocol_note(config)}"
     written = [plot_ume({model_label(config): result}, out / "ume.png", title=ume_title)]
+    history = folder.read_history()
+    if history:
+        written.append(plot_training_curves(history, out / "training.png", title=title))
     if result.confusion is not None:
         written.append(
             figures.plot_confusion_per_rate(result, out / "confusion.png", names, title=title)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from iteach_app.config.errors import ConfigError
-from iteach_app.config.presets import apply_preset
+from iteach_app.config.presets import PRESETS, apply_preset
 from iteach_app.config.types import coerce_fields
 
 if TYPE_CHECKING:
@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 def validate(c: TrainConfig) -> TrainConfig:
     """Fill the preset's settings not given, coerce every field, then check the rules that tie
     fields together; raises ConfigError naming the first bad setting. Returns ``c``."""
-    distance_given = c.distill_distance is not None
     apply_preset(c)
     coerce_fields(c)
     if c.labels and c.conversations is None:
@@ -39,7 +38,7 @@ def validate(c: TrainConfig) -> TrainConfig:
             raise ConfigError(f"fold applies to IEMOCAP only; {c.dataset} has fixed splits")
     _check_models(c)
     _check_baseline(c)
-    _check_distillation(c, distance_given)
+    _check_distillation(c)
     if c.device not in ("auto", "cpu", "cuda") and not c.device.startswith("cuda:"):
         raise ConfigError(f"device must be cpu, cuda, cuda:N or auto; got {c.device!r}")
     if c.hidden_dim % c.num_heads:
@@ -97,14 +96,16 @@ def _check_baseline(c: TrainConfig) -> None:
 DEPTHS = {"its": (3, 4), "ts": (4, 3)}  # the presets' (teacher, student) layers
 
 
-def _check_distillation(c: TrainConfig, distance_given: bool) -> None:
+def _check_distillation(c: TrainConfig) -> None:
     """Distillation settings need a teacher, and a teacher and student at least as deep as the
-    layers distilled (one per layer weight)."""
+    layers distilled (one per layer weight). A run without a teacher keeps the preset's distance
+    (a resolved config holds it), so only another one counts as set."""
     teacher = DEPTHS.get(c.framework) if c.model == "iteach" else None
     if teacher is None:
+        preset_distance = PRESETS.get(c.preset, {}).get("distill_distance")
         given = [
             name
-            for name, on in (("distill_distance", distance_given),
+            for name, on in (("distill_distance", c.distill_distance != preset_distance),
                              ("distill_on", c.distill_on != "missing"))
             if on
         ]  # fmt: skip

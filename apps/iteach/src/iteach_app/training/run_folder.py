@@ -199,6 +199,19 @@ class RunFolder:
             raise FileNotFoundError(f"{path}: not found (has the run finished?)")
         return UMEResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
+    def read_history(self) -> list[dict[str, Any]]:
+        """The per-epoch records of metrics.json (empty where the file is absent)."""
+        if not self.metrics_json.is_file():
+            return []
+        try:
+            payload = json.loads(self.metrics_json.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise RunFolderError(f"{self.metrics_json}: not valid JSON ({error})") from None
+        epochs = payload.get("epochs") if isinstance(payload, dict) else None
+        if not isinstance(epochs, list) or not all(isinstance(e, dict) for e in epochs):
+            raise RunFolderError(f"{self.metrics_json}: no list of epoch records under 'epochs'")
+        return epochs
+
     def save(
         self, which: str, model_state: Mapping[str, Any], config: TrainConfig, **kw: Any
     ) -> None:
