@@ -101,3 +101,29 @@ def test_unknown_distance_names_the_choices() -> None:
         InvertedTeacherStudent(nn.Linear(2, 2), nn.Linear(2, 2), distance="l1")
     with pytest.raises(ValueError, match="cosine"):
         masked_distance(torch.zeros(1, 2), torch.zeros(1, 2), "l1")
+
+
+def test_projector_always_builds_a_map_at_equal_widths() -> None:
+    teacher = nn.Sequential(nn.Linear(4, 6), nn.Linear(6, 3))
+    student = nn.Sequential(nn.Linear(4, 6), nn.Linear(6, 3))
+    layers = {"teacher_layers": ["0"], "student_layers": ["0"], "layer_weights": (1.0,)}
+    auto = InvertedTeacherStudent(teacher, student, **layers)
+    always = InvertedTeacherStudent(teacher, student, **layers, projector="always")
+    assert len(auto.projections) == 0
+    assert isinstance(always.projections["0"], nn.Linear)
+    x, target = torch.randn(5, 4), torch.randint(0, 3, (5,))
+    out = always(x, x, target)
+    out.loss.backward()
+    assert always.projections["0"].weight.grad is not None
+    # The distance is measured after the map: an identity map gives the plain distance.
+    with torch.no_grad():
+        always.projections["0"].weight.copy_(torch.eye(6))
+        always.projections["0"].bias.zero_()
+    torch.testing.assert_close(always(x, x, target).distill_loss, auto(x, x, target).distill_loss)
+    with pytest.raises(ValueError, match="projector must be one of"):
+        InvertedTeacherStudent(teacher, student, **layers, projector="mlp")
+    with pytest.raises(ValueError, match="teacher_dims"):
+        InvertedTeacherStudent(
+            nn.Sequential(nn.ReLU()), nn.Sequential(nn.ReLU()), teacher_layers=["0"],
+            student_layers=["0"], layer_weights=(1.0,), projector="always",
+        )  # fmt: skip

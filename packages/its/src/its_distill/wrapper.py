@@ -17,6 +17,7 @@ from its_distill.output import ITSOutput
 from its_distill.widths import infer_width
 
 PAPER_LAYER_WEIGHTS = (0.5, 0.1, 0.05)
+PROJECTORS = ("auto", "always")
 
 
 def _layer_names(layers: Sequence[str] | None, count: int) -> tuple[str, ...]:
@@ -60,7 +61,9 @@ class InvertedTeacherStudent(nn.Module):
     L2 distance (averaged over features) between the student's k-th hidden state (projected to the
     teacher's width where the widths differ) and the teacher's, which is detached. `distance`
     picks the distance (`losses.masked_distance`): "mse" (that, the paper's form),
-    "normalized_mse" (each row standardised first, scale-free) or "cosine".
+    "normalized_mse" (each row standardised first, scale-free) or "cosine". `projector`:
+    "auto" builds a learned projection where the widths differ, "always" on every layer (the
+    student then matches the teacher up to a linear map instead of in its exact coordinates).
 
     Hidden states come from forward hooks on `teacher_layers` / `student_layers` (module paths as in
     `named_modules()`, nearest-the-output first; a tuple output contributes its first element), or,
@@ -91,10 +94,13 @@ class InvertedTeacherStudent(nn.Module):
         student_dims: Sequence[int | None] | None = None,
         output_key: OutputKey = None,
         distance: str = "mse",
+        projector: str = "auto",
     ) -> None:
         super().__init__()
         if distance not in DISTANCES:
             raise ValueError(f"distance must be one of {DISTANCES}, not {distance!r}")
+        if projector not in PROJECTORS:
+            raise ValueError(f"projector must be one of {PROJECTORS}, not {projector!r}")
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, not {task!r}")
         if regression_loss not in REGRESSION_LOSSES:
@@ -127,13 +133,30 @@ class InvertedTeacherStudent(nn.Module):
         self._student_capture = self._capture(student, self.student_layers)
         self._teacher_widths = self._widths(self._teacher_capture, teacher_dims)
         self._student_widths = self._widths(self._student_capture, student_dims)
+        if projector == "always" and teacher is not None:
+            unknown = [
+                k
+                for k, (dt, ds) in enumerate(
+                    zip(self._teacher_widths, self._student_widths, strict=True)
+                )
+                if dt is None or ds is None
+            ]
+            if unknown:
+                raise ValueError(
+                    f"projector='always' needs every layer's widths; unknown for layers "
+                    f"{unknown}: pass teacher_dims= and student_dims="
+                )
+        self.projector = projector
         self.projections = nn.ModuleDict(
             {
                 str(k): nn.Linear(ds, dt)
                 for k, (dt, ds) in enumerate(
                     zip(self._teacher_widths, self._student_widths, strict=True)
                 )
-                if teacher is not None and dt is not None and ds is not None and dt != ds
+                if teacher is not None
+                and dt is not None
+                and ds is not None
+                and (dt != ds or projector == "always")
             }
         )
         if freeze_teacher:

@@ -167,6 +167,25 @@ class TrainConfig:
             neutral="mse",
         ),
     )
+    distill_projector: Literal["none", "linear"] = field(
+        default="none",
+        metadata=meta(
+            "none (the student's hidden states must equal the teacher's) or linear (a learned "
+            "map from the student's states to the teacher's, as FitNets)",
+            "model",
+            neutral="none",
+        ),
+    )
+    teacher_epochs: int = field(
+        default=0,
+        metadata=meta(
+            "epochs the teacher trains; after them it is frozen and the student distils from "
+            "fixed targets (0: it trains throughout, as the paper)",
+            "model",
+            ge=0,
+            neutral=0,
+        ),
+    )
     distill_on: Literal["missing", "all"] = field(
         default="missing",
         metadata=meta(

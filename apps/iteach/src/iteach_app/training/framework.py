@@ -122,5 +122,6 @@ def build_framework(
         teacher_layers=teacher.hidden_layer_paths(depth),
         student_layers=student.hidden_layer_paths(depth),
         layer_weights=config.layer_weights[:depth],
+        projector="always" if config.distill_projector == "linear" else "auto",
         **common,
     )

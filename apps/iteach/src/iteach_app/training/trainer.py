@@ -39,6 +39,7 @@ from iteach_app.training.pretraining import phase_callbacks
 from iteach_app.training.resume_state import check_resume_state
 from iteach_app.training.run_folder import RunFolder, protocol_note
 from iteach_app.training.standardization import fit_input_statistics
+from iteach_app.training.teacher_phase import TeacherFreeze
 from missing_modality import ModalityMasker, UMEResult, parse_schedule
 
 
@@ -124,6 +125,8 @@ class Trainer:
             MetricsFiles(self.folder, self.title),
             display,
         ]
+        if self.config.teacher_epochs:
+            callbacks.insert(0, TeacherFreeze(self.config.teacher_epochs))
         if self.config.patience:
             callbacks.append(EarlyStopping(self.config.patience, display.say))
         if self.on_step is not None:
