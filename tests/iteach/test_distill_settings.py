@@ -14,6 +14,8 @@ def _resolve(**overrides):
 
 def test_presets_fill_the_distance_and_the_flag_overrides_it() -> None:
     assert _resolve(preset="paper").distill_distance == "mse"
+    assert _resolve(preset="paper").teacher_epochs == 0
+    assert (_resolve().distill_distance, _resolve().teacher_epochs) == ("cosine", 10)
     chosen = _resolve(distill_distance="cosine")
     assert chosen.distill_distance == "cosine"
     assert chosen.config_hash() != _resolve(distill_distance="mse").config_hash()
@@ -38,9 +40,9 @@ def test_the_wrapper_gets_the_distance(make_config, tiny_data) -> None:
 @pytest.mark.parametrize(
     ("overrides", "named"),
     [
-        ({"framework": "pre", "distill_distance": "cosine"}, "distill_distance"),
+        ({"framework": "pre", "distill_distance": "normalized_mse"}, "distill_distance"),
         ({"framework": "pre", "distill_on": "all"}, "distill_on"),
-        ({"model": "ae", "distill_distance": "cosine"}, "model 'ae'"),
+        ({"model": "ae", "distill_distance": "normalized_mse"}, "model 'ae'"),
         ({"teacher_layers": 2}, "teacher_layers is 2"),
         ({"framework": "ts", "student_layers": 1}, "student_layers is 1"),
     ],

@@ -54,8 +54,11 @@ def test_frozen_teacher_run_resumes_identically(tmp_path: Path, make_config, tin
     assert resumed.history == whole.history
 
 
-def test_teacher_epochs_must_leave_epochs_for_the_student(make_config) -> None:
-    with pytest.raises(ConfigError, match="teacher_epochs"):
-        make_config(epochs=2, teacher_epochs=2)
+def test_teacher_epochs_leave_the_last_epoch_to_the_student(
+    tmp_path: Path, make_config, tiny_data
+) -> None:
+    _fit(make_config(epochs=2, teacher_epochs=10), tmp_path / "run", tiny_data)
+    epochs = json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"]
+    assert [e.get("teacher_frozen") for e in epochs] == [False, True]
     with pytest.raises(ConfigError, match="without a teacher"):
-        make_config(framework="pre", teacher_epochs=1)
+        make_config(framework="pre", teacher_epochs=3)

@@ -26,7 +26,7 @@ from iteach_app.training.run_folder import RunFolder
 from iteach_app.training.trainer import Trainer
 from missing_modality import UMEResult
 
-# Scaled down so both runs take about a minute on 2 CPU cores: 3 synthetic modalities (text
+# Scaled down so each run takes well under a minute on 2 CPU cores: 3 synthetic modalities (text
 # strongest), short conversations, a narrow model, 12 epochs; the rest is the paper's recipe.
 # One torch thread: on a shared machine two threads on tiny tensors are several times slower.
 DEMO_SETTINGS: dict[str, object] = {
@@ -45,6 +45,8 @@ DEMO_SETTINGS: dict[str, object] = {
     "checkpoint_every": 0,
     "mask_schedule": "random",
     "preset": "paper",
+    "distill_distance": "cosine",  # the default preset's distillation, scaled to 12 epochs
+    "teacher_epochs": 4,
 }
 # The demo's PRE is the NAS student trained alone (ITS minus its teacher), not the paper's
 # attention-only PRE: it isolates what the inverted teacher adds to the same student.

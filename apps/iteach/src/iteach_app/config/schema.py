@@ -176,11 +176,11 @@ class TrainConfig:
             neutral="none",
         ),
     )
-    teacher_epochs: int = field(
-        default=0,
+    teacher_epochs: int | None = field(
+        default=None,
         metadata=meta(
-            "epochs the teacher trains; after them it is frozen and the student distils from "
-            "fixed targets (0: it trains throughout, as the paper)",
+            "epochs the teacher trains (at most epochs - 1); after them it is frozen and the "
+            "student distils from fixed targets; 0: it trains throughout, as the paper" + BY_PRESET,
             "model",
             ge=0,
             neutral=0,

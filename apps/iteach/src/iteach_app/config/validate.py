@@ -107,7 +107,8 @@ def _check_distillation(c: TrainConfig) -> None:
             name
             for name, on in (("distill_distance", c.distill_distance != preset_distance),
                              ("distill_on", c.distill_on != "missing"),
-                             ("teacher_epochs", c.teacher_epochs > 0),
+                             ("teacher_epochs", c.teacher_epochs != PRESETS.get(c.preset, {})
+                              .get("teacher_epochs", 0)),
                              ("distill_projector", c.distill_projector != "none"))
             if on
         ]  # fmt: skip
@@ -122,11 +123,6 @@ def _check_distillation(c: TrainConfig) -> None:
         "teacher_layers": c.teacher_layers or teacher[0],
         "student_layers": c.student_layers or teacher[1],
     }
-    if c.teacher_epochs >= c.epochs:
-        raise ConfigError(
-            f"teacher_epochs ({c.teacher_epochs}) must be below epochs ({c.epochs}): the student "
-            "distils from the frozen teacher after them"
-        )
     distilled = len(c.layer_weights)
     for name, depth in depths.items():
         if depth < distilled:

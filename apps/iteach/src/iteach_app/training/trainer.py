@@ -125,8 +125,9 @@ class Trainer:
             MetricsFiles(self.folder, self.title),
             display,
         ]
-        if self.config.teacher_epochs:
-            callbacks.insert(0, TeacherFreeze(self.config.teacher_epochs))
+        teacher_epochs = min(self.config.teacher_epochs or 0, self.config.epochs - 1)
+        if teacher_epochs > 0 and self.model.teacher is not None:
+            callbacks.insert(0, TeacherFreeze(teacher_epochs))
         if self.config.patience:
             callbacks.append(EarlyStopping(self.config.patience, display.say))
         if self.on_step is not None:
