@@ -28,6 +28,11 @@ def _av() -> Any:
     return av
 
 
+def _reason(err: Exception) -> str:
+    """FFmpeg's words for an error, without the errno and the path it repeats."""
+    return str(getattr(err, "strerror", None) or err)
+
+
 def _open(path: Path) -> Any:
     """An open PyAV container; an unreadable file is a `RowError` naming it."""
     av = _av()
@@ -36,7 +41,7 @@ def _open(path: Path) -> Any:
     try:
         return av.open(str(path))
     except (av.FFmpegError, OSError, ValueError) as err:
-        raise RowError(f"cannot read media file {path}: {err}") from None
+        raise RowError(f"cannot read media file {path}: {_reason(err)}") from None
 
 
 def _cut(
@@ -117,7 +122,7 @@ def _read_av(path: Path, rate: int, start: float | None, end: float | None) -> n
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1))
         except (av.FFmpegError, ValueError) as err:
-            raise RowError(f"cannot decode the audio of {path}: {err}") from None
+            raise RowError(f"cannot decode the audio of {path}: {_reason(err)}") from None
     if not chunks:
         raise RowError(f"{path} has an audio track with no samples")
     decoded = np.concatenate(chunks).astype(np.float32)
@@ -133,7 +138,9 @@ def read_audio(
         signal, native = _read_soundfile(path)
         if signal.shape[0] == 0:
             raise RowError(f"audio file {path} has no samples")
-        return _resample(_cut(signal, native, start, end, path), native, rate)
+        segment = _resample(_cut(signal, native, start, end, path), native, rate)
+        span = min(end, signal.shape[0] / native) - (start or 0.0) if end else None
+        return segment if span is None else segment[: round(span * rate)]
     return _cut(_read_av(path, rate, start, end), rate, start, end, path)
 
 
@@ -177,7 +184,7 @@ def sample_frames(
                 height = max(2, round(frame.height * scale / 2) * 2)
                 yield frame.to_ndarray(format="rgb24", width=width, height=height)
         except (av.FFmpegError, ValueError) as err:
-            raise RowError(f"cannot decode the video of {path}: {err}") from None
+            raise RowError(f"cannot decode the video of {path}: {_reason(err)}") from None
 
 
 def media_duration(path: Path) -> float | None:
