@@ -102,9 +102,7 @@ def test_utterance_vectors_differ_between_faces_and_a_faceless_clip_is_absent(
         assert vector.shape == (VIDEO_DIM,) and np.isfinite(vector).all()
         assert vector[-1] >= 0.8  # face share
     mean = slice(0, FRAME_DIM)
-    distance = {
-        u: float(np.linalg.norm(vectors[u][mean] - vectors["face"][mean])) for u in vectors
-    }
+    distance = {u: float(np.linalg.norm(vectors[u][mean] - vectors["face"][mean])) for u in vectors}
     # the same frames in another container give the same vector; another view of the face does not
     assert distance["again"] < 1e-3
     assert distance["mirror"] > 0.05 and distance["crop"] > 0.01
