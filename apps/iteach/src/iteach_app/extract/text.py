@@ -63,7 +63,8 @@ def _load_other(model: str, device: str | None) -> Any:
 def text_model_info(model: Any, name: str | None) -> dict[str, object]:
     """What the sidecar records about a loaded model: its name or path and output width."""
     # sentence-transformers 5 renamed the method; older releases have only the first name
-    width = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    width = getattr(model, "get_embedding_dimension", None)
+    width = width or model.get_sentence_embedding_dimension
     return {"model": name or MODEL_PACKAGE, "dim": int(width())}
 
 
