@@ -26,20 +26,21 @@ from make_media_clips import RATE, clip_face, make_clips
 from iteach_app.extract.sample_media import speech, write_clip
 
 
-def run(*args: str, cwd: Path) -> str:
+def run(*args: str, cwd: Path) -> None:
     """Run ``iteach-app ARGS`` in ``cwd``, print the command and its output; stop on failure."""
     command = [sys.executable, "-m", "iteach_app", *args]
     print(f"$ iteach-app {shlex.join(args)}", flush=True)
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False
+    )
     output = "\n".join(
         line
-        for line in (done.stdout + done.stderr).splitlines()
+        for line in done.stdout.splitlines()
         if line.strip() and not line.startswith("Loading weights")
     )
     print(output, flush=True)
     if done.returncode:
         sys.exit(f"failed with exit code {done.returncode}")
-    return done.stdout
 
 
 def new_recordings(folder: Path) -> Path:
