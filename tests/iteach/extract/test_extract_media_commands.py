@@ -102,11 +102,12 @@ def test_video_with_segments_and_fps(tmp_path, media, face_model):
     out = tmp_path / "video.npz"
     result = _invoke(
         "video", table, "--out", out, "--start-column", "start", "--end-column", "end",
-        "--fps", 2, "-q",
+        "--fps", 2, "--max-side", 160, "-q",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert f"wrote 4 vectors of {VIDEO_DIM} to {out}" in result.output
     assert read_sidecar(out)["fps"] == 2.0
+    assert read_sidecar(out)["max_side"] == 160
 
 
 def test_audio_librosa_of_mp4_segments(tmp_path, media):

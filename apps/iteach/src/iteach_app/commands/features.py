@@ -57,6 +57,9 @@ DeviceOpt = Annotated[str | None, typer.Option(help="cpu, cuda, cuda:N (default:
 ExtractorOpt = Annotated[str, typer.Option(help=f"audio feature set: {' | '.join(EXTRACTORS)}")]
 RateOpt = Annotated[int, typer.Option(min=8000, help="audio resampled to this rate (Hz), mono")]
 FpsOpt = Annotated[float, typer.Option(min=0.1, help="video frames sampled per second")]
+MaxSideOpt = Annotated[
+    int, typer.Option(min=64, help="frames scaled down to at most this many pixels per side")
+]
 UpsampleOpt = Annotated[
     int, typer.Option(min=0, max=3, help="face detector upsamplings (1 finds faces of ~40 px)")
 ]
@@ -184,15 +187,18 @@ def _video(
     end_column: str | None,
     fps: float,
     upsample: int,
+    max_side: int,
     strict: bool,
     quiet: bool,
 ) -> dict[str, np.ndarray]:
     rows = read_media_rows(table, column, start_column=start_column, end_column=end_column)
     vectors, absences = extract_video(
-        rows, fps=fps, upsample=upsample, strict=strict, show_progress=not quiet
-    )
+        rows, fps=fps, upsample=upsample, max_side=max_side, strict=strict,
+        show_progress=not quiet,
+    )  # fmt: skip
     _write(
         out, vectors, absences, len(rows), modality="video", fps=fps, upsample=upsample,
+        max_side=max_side,
         model="dlib HOG detector + shape_predictor_68_face_landmarks (face-recognition-models)",
         layout="mean(148), std(148), face share: 136 landmark coords + 12 expression coefficients",
         table=str(table), column=column,
@@ -211,6 +217,7 @@ def video(
     end_column: EndOpt = None,
     fps: FpsOpt = 5.0,
     upsample: UpsampleOpt = 0,
+    max_side: MaxSideOpt = 640,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -220,7 +227,9 @@ def video(
     """
     start = time.perf_counter()
     try:
-        vectors = _video(table, out, column, start_column, end_column, fps, upsample, strict, quiet)
+        vectors = _video(
+            table, out, column, start_column, end_column, fps, upsample, max_side, strict, quiet
+        )
     except FeatureError as err:
         raise _fail(err) from None
     _report(out, vectors, time.perf_counter() - start)
@@ -241,6 +250,7 @@ def all_modalities(
     rate: RateOpt = 16000,
     fps: FpsOpt = 5.0,
     upsample: UpsampleOpt = 0,
+    max_side: MaxSideOpt = 640,
     device: DeviceOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
@@ -251,6 +261,9 @@ def all_modalities(
     """
     paths = {m: out_dir / f"{m}.npz" for m in ("text", "audio", "video")}
     try:
+        # every column is checked before the first model loads
+        read_media_rows(table, media_column, start_column=start_column, end_column=end_column)
+        read_column(table, text_column)
         for modality, out in paths.items():
             began = time.perf_counter()
             if modality == "text":
@@ -262,8 +275,8 @@ def all_modalities(
                 )  # fmt: skip
             else:
                 vectors = _video(
-                    table, out, media_column, start_column, end_column, fps, upsample, strict,
-                    quiet,
+                    table, out, media_column, start_column, end_column, fps, upsample, max_side,
+                    strict, quiet,
                 )  # fmt: skip
             _report(out, vectors, time.perf_counter() - began)
         argument = ",".join(f"{m}={p}" for m, p in paths.items())
