@@ -20,7 +20,8 @@ SOUNDFILE_SUFFIXES = frozenset({".wav", ".flac", ".ogg"})
 END_SLACK_S = 0.05
 
 
-def _av() -> Any:
+def load_av() -> Any:
+    """The ``av`` module (PyAV), or a `MissingExtraError` naming the extra."""
     try:
         import av
     except ImportError:
@@ -35,7 +36,7 @@ def _reason(err: Exception) -> str:
 
 def _open(path: Path) -> Any:
     """An open PyAV container; an unreadable file is a `RowError` naming it."""
-    av = _av()
+    av = load_av()
     if not path.is_file():
         raise RowError(f"media file not found: {path}")
     try:
@@ -58,7 +59,7 @@ def _cut(
     return signal[round(first * rate) : round(min(last, duration) * rate)]
 
 
-def _resample(signal: np.ndarray, rate: int, target: int) -> np.ndarray:
+def resample(signal: np.ndarray, rate: int, target: int) -> np.ndarray:
     """Polyphase resampling of a (samples,) signal from ``rate`` to ``target`` Hz."""
     if rate == target:
         return signal
@@ -99,7 +100,7 @@ def _read_av(path: Path, rate: int, start: float | None, end: float | None) -> n
     Returns the samples from time 0 (`_origin`) on: the decoded part is placed at its own offset,
     so `_cut` applies the same arithmetic to every decoder.
     """
-    av = _av()
+    av = load_av()
     with _open(path) as container:
         streams = container.streams.audio
         if not streams:
@@ -138,7 +139,7 @@ def read_audio(
         signal, native = _read_soundfile(path)
         if signal.shape[0] == 0:
             raise RowError(f"audio file {path} has no samples")
-        segment = _resample(_cut(signal, native, start, end, path), native, rate)
+        segment = resample(_cut(signal, native, start, end, path), native, rate)
         span = min(end, signal.shape[0] / native) - (start or 0.0) if end else None
         return segment if span is None else segment[: round(span * rate)]
     return _cut(_read_av(path, rate, start, end), rate, start, end, path)
@@ -158,7 +159,7 @@ def sample_frames(
     5 fps keeps every fifth frame. Frames are scaled down so the longer side is at most
     ``max_side`` pixels (the face models need no more, and decoding stays cheap).
     """
-    av = _av()
+    av = load_av()
     with _open(path) as container:
         if not container.streams.video:
             raise RowError(f"{path} has no video track")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from iteach_app.extract.errors import FeatureError
-from iteach_app.extract.table import _read_rows
+from iteach_app.extract.table import read_rows
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def read_media_rows(
 ) -> list[MediaRow]:
     """Every row of the table as a `MediaRow`; relative paths start at the table's folder."""
     path = Path(path)
-    rows = _read_rows(path)
+    rows = read_rows(path)
     seen: dict[str, int] = {}
     media: list[MediaRow] = []
     for number, row in enumerate(rows, start=1):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from iteach_app.extract.decode import _av, _resample
+from iteach_app.extract.decode import load_av, resample
 
 AUDIO_CODECS = {".mp4": "aac", ".mkv": "flac", ".mp3": "libmp3lame", ".m4a": "aac"}
 
@@ -58,7 +58,7 @@ def speech(
             capture_output=True,
         )
         signal, native = soundfile.read(wav, dtype="float32", always_2d=True)
-    return _resample(signal.mean(axis=1), int(native), rate), "espeak-ng"
+    return resample(signal.mean(axis=1), int(native), rate), "espeak-ng"
 
 
 def _video_stream(container: object, image: np.ndarray, fps: int) -> object:
@@ -77,7 +77,7 @@ def _audio_stream(container: object, codec: str, rate: int) -> object:
 
 def _video_frames(image: np.ndarray, stream: object, fps: int, seconds: float) -> Iterator[object]:
     """Frames of ``image`` shifted by up to 2 pixels, ``seconds`` long."""
-    av = _av()
+    av = load_av()
     image = np.ascontiguousarray(image[: stream.height, : stream.width])  # type: ignore[attr-defined]
     for index in range(round(seconds * fps)):
         frame = av.VideoFrame.from_ndarray(np.roll(image, (index % 5) - 2, axis=1), format="rgb24")
@@ -88,7 +88,7 @@ def _video_frames(image: np.ndarray, stream: object, fps: int, seconds: float) -
 
 def _audio_frames(signal: np.ndarray, rate: int, step: int = 1024) -> Iterator[object]:
     """``signal`` in frames of ``step`` samples; PyAV re-frames them for the encoder."""
-    av = _av()
+    av = load_av()
     for start in range(0, signal.shape[0], step):
         chunk = np.ascontiguousarray(signal[None, start : start + step], dtype=np.float32)
         frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
@@ -132,7 +132,7 @@ def write_clip(
         return path
     if suffix not in AUDIO_CODECS:
         raise ValueError(f"unsupported clip suffix {suffix!r}; use one of {sorted(AUDIO_CODECS)}")
-    av = _av()
+    av = load_av()
     with av.open(str(path), "w") as container:
         # Every stream is added before the first packet: the header is written with the first.
         video = None
