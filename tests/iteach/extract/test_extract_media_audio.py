@@ -125,3 +125,11 @@ def test_bad_rows_are_absent_with_one_reason_each_and_strict_stops(tmp_path, med
     assert absences.summary(len(rows)).startswith("audio (egemaps): 7 of 8 utterances absent")
     with pytest.raises(FeatureError, match=r"row 2 \(utterance 'mute'\): .* no audio track"):
         extract_audio(media_rows, strict=True, show_progress=False)
+
+
+@pytest.mark.parametrize("name", ["face.mp4", "face.mkv", "face.mp3"])
+def test_a_late_segment_read_after_a_seek_equals_the_same_cut_of_the_whole_file(media, name):
+    whole = read_audio(media[name])
+    late = read_audio(media[name], start=1.2, end=1.9)  # past 1 s: the reader seeks first
+    assert late.shape == (11200,)
+    np.testing.assert_allclose(late, whole[19200:30400], atol=5e-3)

@@ -46,17 +46,24 @@ def _open(path: Path) -> Any:
 
 
 def _cut(
-    signal: np.ndarray, rate: int, start: float | None, end: float | None, path: Path
+    signal: np.ndarray,
+    rate: int,
+    start: float | None,
+    end: float | None,
+    path: Path,
+    offset: float = 0.0,
 ) -> np.ndarray:
-    """``signal[start:end]`` in seconds; a segment outside the signal is a `RowError`."""
-    duration = signal.shape[0] / rate
+    """``[start, end)`` seconds of ``signal``, whose first sample is at ``offset`` seconds; a
+    segment outside the signal is a `RowError`."""
+    duration = offset + signal.shape[0] / rate
     first = 0.0 if start is None else start
     last = duration if end is None else end
     if first >= duration or last > duration + END_SLACK_S:
         raise RowError(
             f"segment [{first:.2f}, {last:.2f}) s is outside {path} ({duration:.2f} s of audio)"
         )
-    return signal[round(first * rate) : round(min(last, duration) * rate)]
+    begin = max(round((first - offset) * rate), 0)
+    return signal[begin : max(round((min(last, duration) - offset) * rate), begin)]
 
 
 def resample(signal: np.ndarray, rate: int, target: int) -> np.ndarray:
@@ -94,12 +101,11 @@ def _origin(container: Any) -> float:
     return 0.0 if container.start_time is None else container.start_time / 1_000_000
 
 
-def _read_av(path: Path, rate: int, start: float | None, end: float | None) -> np.ndarray:
-    """Mono float32 at ``rate`` from ``start`` (sought, then decoded) to ``end`` or the file's end.
-
-    Returns the samples from time 0 (`_origin`) on: the decoded part is placed at its own offset,
-    so `_cut` applies the same arithmetic to every decoder.
-    """
+def _read_av(
+    path: Path, rate: int, start: float | None, end: float | None
+) -> tuple[np.ndarray, float]:
+    """Mono float32 at ``rate`` from about ``start`` (sought, then decoded) to past ``end`` or the
+    file's end, and the time in seconds (from `_origin`) of its first sample."""
     av = load_av()
     with _open(path) as container:
         streams = container.streams.audio
@@ -110,6 +116,7 @@ def _read_av(path: Path, rate: int, start: float | None, end: float | None) -> n
         origin = _origin(container)
         offset = None
         chunks: list[np.ndarray] = []
+        samples = 0
         try:
             if start and start > 1.0 and stream.time_base:
                 container.seek(int((origin + start - 1.0) / stream.time_base), stream=stream)
@@ -118,17 +125,15 @@ def _read_av(path: Path, rate: int, start: float | None, end: float | None) -> n
                     offset = max(float(frame.time or 0.0) - origin, 0.0)
                 for out in resampler.resample(frame):
                     chunks.append(out.to_ndarray().reshape(-1))
-                if end is not None and offset + sum(c.shape[0] for c in chunks) / rate > end + 1:
+                    samples += chunks[-1].shape[0]
+                if end is not None and offset + samples / rate > end + 1:
                     break
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
+            chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
         except (av.FFmpegError, ValueError) as err:
             raise RowError(f"cannot decode the audio of {path}: {_reason(err)}") from None
     if not chunks:
         raise RowError(f"{path} has an audio track with no samples")
-    decoded = np.concatenate(chunks).astype(np.float32)
-    head = np.zeros(round((offset or 0.0) * rate), dtype=np.float32)
-    return np.concatenate([head, decoded])
+    return np.concatenate(chunks).astype(np.float32), offset or 0.0
 
 
 def read_audio(
@@ -142,7 +147,8 @@ def read_audio(
         segment = resample(_cut(signal, native, start, end, path), native, rate)
         span = min(end, signal.shape[0] / native) - (start or 0.0) if end else None
         return segment if span is None else segment[: round(span * rate)]
-    return _cut(_read_av(path, rate, start, end), rate, start, end, path)
+    signal, offset = _read_av(path, rate, start, end)
+    return _cut(signal, rate, start, end, path, offset)
 
 
 def sample_frames(
