@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROJECTS := packages/ecce packages/its packages/missing packages/erc-data apps/iteach
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PROJECTS))
-DEV_TOOLS := pytest ruff hypothesis transformers
+# scikit-image: the face photograph (data.astronaut) that the media feature tests render into clips
+DEV_TOOLS := pytest ruff hypothesis transformers scikit-image
 
 .PHONY: install test lint format demo bench clean
 

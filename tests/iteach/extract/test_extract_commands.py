@@ -93,12 +93,13 @@ def test_audio_reads_paths_relative_to_the_table(tmp_path, make_wav):
     assert all(v.shape == (AUDIO_DIM,) for v in vectors.values())
 
 
-def test_audio_missing_wav_is_one_line_naming_the_file(tmp_path, make_wav):
+def test_audio_missing_wav_is_one_line_naming_the_file_with_strict(tmp_path, make_wav):
     pytest.importorskip("opensmile", reason="opensmile (the 'features' extra) not installed")
     make_wav(tmp_path / "wav" / "a.wav", 150.0)
     table = _audio_table(tmp_path, {"a": "wav/a.wav", "b": "wav/b.wav"})
-    line = _error_line(_invoke("audio", table, "--out", tmp_path / "audio.npz"))
-    assert f"audio file not found: {tmp_path / 'wav' / 'b.wav'}" in line
+    line = _error_line(_invoke("audio", table, "--out", tmp_path / "audio.npz", "--strict"))
+    assert f"row 2 (utterance 'b'): media file not found: {tmp_path / 'wav' / 'b.wav'}" in line
+    assert not (tmp_path / "audio.npz").exists()
 
 
 def test_audio_without_the_extra_names_it(tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ from erc_data.table import read_table
 from iteach_app.extract.errors import FeatureError
 
 
-def _read_rows(path: Path) -> list[dict[str, object]]:
+def read_rows(path: Path) -> list[dict[str, object]]:
     """Rows of a ``.csv`` (header row) or ``.jsonl`` (one object per line) table, read by
     erc-data's own table reader (UTF-8, byte-order mark allowed, misspelled columns refused)."""
     try:
@@ -29,7 +29,7 @@ def read_column(path: str | Path, column: str) -> dict[str, str]:
     erc-data's messages.
     """
     path = Path(path)
-    rows = _read_rows(path)
+    rows = read_rows(path)
     cells: dict[str, str] = {}
     seen: dict[str, int] = {}
     for number, row in enumerate(rows, start=1):

