@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+COMPARE_FILES = ("compare.md", "compare.csv", "compare.png")
+
 
 def compare(
     runs: Annotated[list[Path], typer.Argument(help="finished run folders")],
@@ -20,6 +22,7 @@ def compare(
         str | None, typer.Option(help="metric (default: waf, or binary_waf for regression)")
     ] = None,
     title: Annotated[str, typer.Option(help="plot title (default: UME on <dataset>)")] = "",
+    overwrite: Annotated[bool, typer.Option(help="replace compare files already in --out")] = False,
 ) -> None:
     """Runs differing only by seed are one row (mean ± std); a column per rate, average, decline."""
     from iteach_app.report.compare import (
@@ -29,6 +32,9 @@ def compare(
         write_comparison,
     )
 
+    from iteach_app.output_guard import check_output_folder
+
+    check_output_folder(out, COMPARE_FILES, overwrite=overwrite)
     groups = load_groups(runs, label or ())
     paths = write_comparison(groups, out, metric, title)
     typer.echo(compare_markdown(groups, metric or default_metric(groups)))

@@ -36,9 +36,12 @@ def train(
 ) -> None:
     """Train ITEACH-Net (or the TS / PRE ablations) and report the UME table on the test split."""
     from iteach_app.training import distributed
+    from iteach_app.training.preflight import check_run_name
     from iteach_app.training.run_folder import RunFolder, run_dir_for
     from iteach_app.training.sweep import expand, parse_int_list, summary_table
 
+    if name is not None:
+        check_run_name(name)
     info = distributed.detect()
     if resume is not None:
         given = [

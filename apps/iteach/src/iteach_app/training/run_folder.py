@@ -197,7 +197,25 @@ class RunFolder:
         path = self.ume["json"]
         if not path.is_file():
             raise FileNotFoundError(f"{path}: not found (has the run finished?)")
-        return UMEResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise TypeError(f"a JSON {type(data).__name__}, not an object")
+            result = UMEResult.from_dict(data)
+            result.average  # noqa: B018 - reads every per-rate row: a bad one fails here
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+            AttributeError,
+            ArithmeticError,
+            RecursionError,
+        ) as err:
+            raise RunFolderError(
+                f"{path}: not a readable UME result ({type(err).__name__}: "
+                f"{' '.join(str(err).split())[:200]})"
+            ) from None
+        return result
 
     def save(
         self, which: str, model_state: Mapping[str, Any], config: TrainConfig, **kw: Any

@@ -4,6 +4,7 @@ selected student on the test split (UME) and writes it."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from iteach_app.training.keep import effective_keep_at_least, single_modality_no
 from iteach_app.training.loop import TrainLoop, TrainState
 from iteach_app.training.optim import Criterion, build_criterion, build_optimizer, build_schedule
 from iteach_app.training.plans import epoch_batches, evaluation_batches, too_long, utterance_budget
+from iteach_app.training.preflight import check_keep_at_least, check_labels
 from iteach_app.training.pretraining import phase_callbacks
 from iteach_app.training.resume_state import check_resume_state
 from iteach_app.training.run_folder import RunFolder, protocol_note
@@ -88,6 +90,10 @@ class Trainer:
         self.device = distributed.device_for(config.device, self.dist)
         self.data = data if data is not None else build_splits(config)
         self.config = config = with_class_names(self.config, self.data.dataset)
+        check_keep_at_least(config, len(self.data.modality_dims))
+        for warning in check_labels(self.data):
+            if self.dist.is_main:
+                print(f"warning: {warning}", file=sys.stderr)
         self.model = build_framework(
             config, self.data.modality_dims, self.data.out_dim, self.data.task
         ).to(self.device)
