@@ -24,8 +24,8 @@ from torch import nn
 from erc_data import ERCDataset, load_conversations
 from erc_data.batch import ConversationBatch
 from iteach_app.config import ConfigError, TrainConfig
-from iteach_app.data import DataBundle, chunks, collate
 from iteach_app.csv_safe import safe_row
+from iteach_app.data import DataBundle, chunks, collate
 from iteach_app.io import atomic_write_text
 from missing_modality import metrics
 

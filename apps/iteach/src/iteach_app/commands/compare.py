@@ -25,14 +25,13 @@ def compare(
     overwrite: Annotated[bool, typer.Option(help="replace compare files already in --out")] = False,
 ) -> None:
     """Runs differing only by seed are one row (mean ± std); a column per rate, average, decline."""
+    from iteach_app.output_guard import check_output_folder
     from iteach_app.report.compare import (
         compare_markdown,
         default_metric,
         load_groups,
         write_comparison,
     )
-
-    from iteach_app.output_guard import check_output_folder
 
     check_output_folder(out, COMPARE_FILES, overwrite=overwrite)
     groups = load_groups(runs, label or ())
