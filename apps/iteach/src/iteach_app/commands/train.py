@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -90,10 +91,20 @@ def _train_jobs(jobs: list, info: Any, quiet: bool) -> dict:
     try:
         for config, run_dir, resume in jobs:
             run_dir = Path(run_dir)
-            trainer = Trainer(
-                config, run_dir, resume=resume, dist_info=info, verbose=not quiet, console=console
-            )
-            outcome = trainer.fit()
+            try:
+                trainer = Trainer(
+                    config,
+                    run_dir,
+                    resume=resume,
+                    dist_info=info,
+                    verbose=not quiet,
+                    console=console,
+                )
+                outcome = trainer.fit()
+            except KeyboardInterrupt:
+                if info.is_main:
+                    typer.echo(interrupted_message(run_dir), err=True)
+                raise typer.Exit(130) from None
             if info.is_main and outcome.ume is not None:
                 results[run_dir.name] = outcome.ume
                 typer.echo(
@@ -104,3 +115,15 @@ def _train_jobs(jobs: list, info: Any, quiet: bool) -> dict:
     finally:
         distributed.shutdown(info)
     return results
+
+
+def interrupted_message(run_dir: Path) -> str:
+    """What Ctrl-C leaves: a run folder to resume (with the command), or nothing written yet."""
+    from iteach_app.training.run_folder import RunFolder
+
+    if not RunFolder(run_dir).config_toml.is_file():
+        return f"interrupted before {run_dir} was written; nothing to resume"
+    return (
+        f"interrupted; {run_dir} is resumable: iteach-app train --resume "
+        f"{shlex.quote(str(run_dir))}"
+    )

@@ -73,10 +73,11 @@ class RunFolder:
                 "train into another folder"
             )
         results = [path for path in (self.ume["json"], self.metrics_json) if path.is_file()]
-        if results and not self.last.is_file():
+        if results and not self.last.is_file() and not resume:
             raise RunFolderError(
-                f"{self.path} holds results ({results[0].name}) but no checkpoint to resume "
-                f"({self.last} is missing); train into another folder"
+                f"{self.path} holds results ({results[0].name}) but no checkpoint "
+                f"({self.last.name}); resume it (--resume, which starts again from epoch 1) or "
+                "train into another folder"
             )
         if self.config_toml.is_file():
             found = self.read_config().config_hash()
@@ -226,10 +227,23 @@ class RunFolder:
             self._checkpoint(which), model_state, kind=kind, config_hash=config.config_hash(), **kw
         )
 
-    def load(self, which: str, config: TrainConfig) -> Checkpoint:
-        """Read and validate the "last" or "best" checkpoint against ``config``'s hash."""
+    def load(
+        self,
+        which: str,
+        config: TrainConfig,
+        expected: Mapping[str, Any] | None = None,
+    ) -> Checkpoint:
+        """Read and validate the "last" or "best" checkpoint against ``config``'s hash (and,
+        given the model's state dict ``expected``, its tensor names and shapes before reading
+        them); a link leading out of this folder is refused."""
         kind = "train-state" if which == "last" else None
-        return load_checkpoint(self._checkpoint(which), kind=kind, config_hash=config.config_hash())
+        return load_checkpoint(
+            self._checkpoint(which),
+            kind=kind,
+            config_hash=config.config_hash(),
+            expected=expected,
+            root=self.path,
+        )
 
     def _checkpoint(self, which: str) -> Path:
         if which not in ("last", "best"):

@@ -4,6 +4,7 @@ selected student on the test split (UME) and writes it."""
 
 from __future__ import annotations
 
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from rich.console import Console
 from iteach_app.config import TrainConfig
 from iteach_app.config.validate import validate
 from iteach_app.data import DataBundle, build_splits, with_class_names
+from iteach_app.io import stale_temp_files
 from iteach_app.model import count_parameters
 from iteach_app.report.labels import figure_title
 from iteach_app.training import distributed
@@ -110,7 +112,19 @@ class Trainer:
             self.folder.create()
             self.folder.acquire()
         try:
+            if self.dist.is_main:
+                for folder in (self.run_dir, self.folder.last.parent):
+                    for stale in stale_temp_files(folder):
+                        stale.unlink(missing_ok=True)
             return self._fit()
+        except OSError as err:
+            if not self.dist.is_main:
+                raise
+            raise OSError(
+                f"{err.filename or self.run_dir}: cannot write ({err.strerror or err}); the run "
+                "folder stays resumable "
+                f"once there is room: iteach-app train --resume {shlex.quote(str(self.run_dir))}"
+            ) from err
         finally:
             if self.dist.is_main:
                 self.folder.release()
@@ -120,6 +134,8 @@ class Trainer:
             self.folder.write_config(self.config)
         if self.resume and self.folder.last.is_file():
             self._load_last()
+        elif self.resume and self.verbose:
+            self.console.print(f"{self.run_dir} holds no checkpoint yet: training from epoch 1")
         display = ProgressDisplay(self.console, self.verbose)
         callbacks = [
             *phase_callbacks(self.model.student, self.config.mmin_pretrain_epochs),
@@ -177,7 +193,9 @@ class Trainer:
     def _final_evaluation(self, loop: TrainLoop, display: ProgressDisplay) -> UMEResult:
         """UME on the test split with the selected (best) student; written to the run folder."""
         if self.folder.best.is_file():
-            restore_model(self.model, self.folder.load("best", self.config))
+            restore_model(
+                self.model, self.folder.load("best", self.config, self.model.state_dict())
+            )
         else:
             save_best(loop, self.folder)
         batches = evaluation_batches(
@@ -197,7 +215,7 @@ class Trainer:
         return result
 
     def _load_last(self) -> None:
-        checkpoint = self.folder.load("last", self.config)
+        checkpoint = self.folder.load("last", self.config, self.model.state_dict())
         restore_model(self.model, checkpoint)
         restore_optimizer(self.optimizer, checkpoint)
         check_resume_state(checkpoint.path, checkpoint.state, self.config.epochs)
