@@ -26,6 +26,7 @@ from erc_data.npy import _MAGIC, _PREFIX, _parse_header
 MAX_MEMBER_BYTES = 256 << 20  # one utterance's features: (T, D) float32 with T * D <= 64 M
 _CHUNK = 1 << 22
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_METHOD_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
 
 
 @contextmanager
@@ -63,15 +64,18 @@ def read_member(
     except KeyError:
         raise DataError(f"{where}: no such member") from None
     if info.compress_type not in _METHODS:
+        method = _METHOD_NAMES.get(info.compress_type, info.compress_type)
         raise DataError(
-            f"{where}: compression method {info.compress_type} is not read (only stored and "
-            "deflate, as numpy.savez / savez_compressed write); rewrite the archive with numpy"
+            f"{where}: compression method {method} is not read (only stored and deflate, as "
+            "numpy.savez / savez_compressed write); rewrite the archive with numpy"
         )
     try:
         with archive.open(info) as member:
             dtype, fortran, shape, offset = _parse_header(_read_head(member), where)
             if dtype.hasobject:
-                raise DataError(f"{where}: holds an object array (dtype {dtype}); refused")
+                raise DataError(
+                    f"{where}: unreadable array (an object array, dtype {dtype}; refused)"
+                )
             if dtype.kind not in "biufc" or dtype.itemsize == 0:
                 raise DataError(f"{where}: holds dtype {dtype}, not numbers; refused")
             expected = math.prod(shape) * dtype.itemsize
