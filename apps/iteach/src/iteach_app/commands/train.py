@@ -85,6 +85,8 @@ def _train_jobs(jobs: list, info: Any, quiet: bool) -> dict:
     from iteach_app.training.trainer import Trainer
 
     results = {}
+    if info.is_main:
+        check_folders_first(jobs)
     device = distributed.device_for(jobs[0][0].device, info)
     distributed.init(info, device)
     console = Console(stderr=True, soft_wrap=True)
@@ -127,3 +129,18 @@ def interrupted_message(run_dir: Path) -> str:
         f"interrupted; {run_dir} is resumable: iteach-app train --resume "
         f"{shlex.quote(str(run_dir))}"
     )
+
+
+def check_folders_first(jobs: list) -> None:
+    """Refuse, before the first run trains, a later run whose folder is shared or taken (so
+    `--seed 0,0` or a taken seed folder fails at once, not after hours of the runs before it)."""
+    from iteach_app.training.run_folder import RunFolder
+
+    seen: set[Path] = set()
+    for config, run_dir, resume in jobs:
+        where = Path(run_dir).resolve()
+        if where in seen:
+            raise ConfigError(f"two runs would train into {run_dir}; give each its own --name")
+        seen.add(where)
+        if not resume:
+            RunFolder(run_dir).check_can_train(config, resume=False)
