@@ -176,3 +176,11 @@ def test_huge_epochs_keep_a_short_warm_up() -> None:
     small_config = resolve(overrides={"synthetic": "mosi", "epochs": 20})
     small = build_schedule(small_config, 4)
     assert small.warmup_steps == round(80 * small_config.warmup_fraction)
+
+
+def test_a_taken_later_folder_fails_before_the_first_run_trains(tmp_path) -> None:
+    out = tmp_path / "runs"
+    result = runner.invoke(app, ["train", *TINY, "--seed", "2,1", "--out", str(out), "--name", "g"])
+    assert result.exit_code == 0, result.output
+    _fails_clearly(["train", *TINY, "--seed", "3,1", "--out", out, "--name", "g"], "seed1")
+    assert not [p for p in (out / "g").iterdir() if p.name.endswith("seed3")]
