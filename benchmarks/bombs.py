@@ -107,7 +107,7 @@ def bzip2_npz(work: Path) -> tuple[Path, Path]:
             zeros = bytes(1 << 24)
             for _ in range(128):
                 member.write(zeros)
-        archive.writestr("u0.npy", ok.getvalue())
+        archive.writestr("u0.npy", ok.getvalue(), compress_type=zipfile.ZIP_STORED)
     table = work / "t.jsonl"
     rows = [{"conversation_id": "c", "utterance_id": f"u{i}", "speaker": "A", "label": i}
             for i in range(2)]  # fmt: skip

@@ -171,22 +171,25 @@ class _KeyBudget:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.counts: dict[int, int] = {}
+        self.counts: dict[int, tuple[Any, int]] = {}
 
-    def admit(self, container: Any, keys: Any) -> None:
+    def admit(self, container: Any, keys: Any, kind: str | None = None) -> None:
+        """Count ``keys`` going into ``container`` (None: one built whole, named ``kind``)."""
         forceable = sum(1 for key in keys if not _hash_is_fixed_by_value(key))
         if not forceable:
             return
-        total = self.counts.get(id(container), 0) + forceable
+        total = forceable
+        if container is not None:
+            total += self.counts.get(id(container), (None, 0))[1]
         if total > MAX_FORCEABLE_KEYS:
             raise DataError(
-                f"refused to unpickle {self.path}: a {type(container).__name__} with more than "
-                f"{MAX_FORCEABLE_KEYS} keys that are large integers, floats or tuples (their "
-                "hashes can be made to collide, which makes loading take minutes); label "
+                f"refused to unpickle {self.path}: a {kind or type(container).__name__} with "
+                f"more than {MAX_FORCEABLE_KEYS} keys that are large integers, floats or tuples "
+                "(their hashes can be made to collide, which makes loading take minutes); label "
                 "pickles key by names or small integers"
             )
-        if container is not None:
-            self.counts[id(container)] = total
+        if container is not None:  # the reference keeps the id from being reused meanwhile
+            self.counts[id(container)] = (container, total)
 
 
 def _checked_container(kind: type, keys: _KeyBudget) -> Any:
@@ -197,7 +200,7 @@ def _checked_container(kind: type, keys: _KeyBudget) -> Any:
             items = list(args[0].keys() if isinstance(args[0], dict) else args[0])
             if kind is dict:
                 items = [pair[0] for pair in items]
-            keys.admit(None, items)
+            keys.admit(None, items, kind.__name__)
         return kind(*args)
 
     return build
@@ -243,7 +246,7 @@ class RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
 
     def load_frozenset(self) -> None:
         items = self.pop_mark()
-        self._keys.admit(None, items)
+        self._keys.admit(None, items, "frozenset")
         self.append(frozenset(items))
 
     dispatch[pickle.SETITEM[0]] = load_setitem
