@@ -104,12 +104,16 @@ def test_stale_temp_files_of_a_killed_write_are_removed_on_resume(tmp_path) -> N
     _resumes(run)
 
 
-def test_results_without_a_checkpoint_resume_from_epoch_one(tmp_path) -> None:
+def test_metrics_without_a_checkpoint_resume_from_epoch_one(tmp_path) -> None:
+    """An interrupted folder (metrics, no ume.json) without a checkpoint, as the old order of
+    writes left them: `--resume` trains it again from epoch 1 (a finished one stays refused)."""
     run = tmp_path / "run"
     assert (
         runner.invoke(app, ["train", *TINY, "--out", str(tmp_path), "--name", "run"]).exit_code == 0
     )
     (run / "checkpoints" / "last.safetensors").unlink()
+    for path in run.glob("ume.*"):
+        path.unlink()
     _fails_clearly(["train", *TINY, "--out", tmp_path, "--name", "run"], "--resume")
     _resumes(run)
 

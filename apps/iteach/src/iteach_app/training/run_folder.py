@@ -72,11 +72,15 @@ class RunFolder:
                 f"{self.path} already holds a training checkpoint; resume it (--resume) or "
                 "train into another folder"
             )
-        results = [path for path in (self.ume["json"], self.metrics_json) if path.is_file()]
-        if results and not self.last.is_file() and not resume:
+        if not self.last.is_file() and self.ume["json"].is_file():
             raise RunFolderError(
-                f"{self.path} holds results ({results[0].name}) but no checkpoint "
-                f"({self.last.name}); resume it (--resume, which starts again from epoch 1) or "
+                f"{self.path} holds results ({self.ume['json'].name}) but no checkpoint to resume "
+                f"({self.last} is missing); train into another folder"
+            )
+        if not self.last.is_file() and self.metrics_json.is_file() and not resume:
+            raise RunFolderError(
+                f"{self.path} holds metrics ({self.metrics_json.name}) of an interrupted run "
+                "but no checkpoint yet; resume it (--resume, which starts again from epoch 1) or "
                 "train into another folder"
             )
         if self.config_toml.is_file():
