@@ -19,7 +19,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
-    """A tiny run trained with batch size 4, keep_at_least above its 3 modalities (capped)."""
+    """A tiny run trained with batch size 4, keep_at_least set to its 3 modalities."""
     tiny = {
         "synthetic": "iemocap4",
         "synthetic_dialogues": 14,
@@ -33,7 +33,7 @@ def run(tmp_path_factory) -> Path:
         "batch_size": 4,
         "device": "cpu",
         "checkpoint_every": 0,
-        "keep_at_least": 5,
+        "keep_at_least": 3,
         "eval_rates": [0.0, 0.3, 0.5, 0.7],
     }
     config = resolve(overrides=tiny, source="test")

@@ -27,6 +27,19 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+def stale_temp_files(folder: str | Path) -> list[Path]:
+    """Temp files that `atomic_write_bytes` left in ``folder`` when its process was killed
+    mid-write (``.<name>.<random>.tmp``); safe to delete while no writer holds the folder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.name.startswith(".") and p.name.endswith(".tmp") and p.is_file()
+    )
+
+
 def _umask() -> int:
     """The process umask (read by setting it and putting it back)."""
     mask = os.umask(0o022)

@@ -24,6 +24,7 @@ from torch import nn
 from erc_data import ERCDataset, load_conversations
 from erc_data.batch import ConversationBatch
 from iteach_app.config import ConfigError, TrainConfig
+from iteach_app.csv_safe import safe_row
 from iteach_app.data import DataBundle, chunks, collate
 from iteach_app.io import atomic_write_text
 from missing_modality import metrics
@@ -223,7 +224,7 @@ def write_predictions(predictions: Predictions, path: Path) -> None:
         row.update({f"present_{m}": int(v) for m, v in record["present"].items()})
         if "label" in record:
             row["label"] = record["label"]
-        rows.append(row)
+        rows.append(safe_row(row))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()

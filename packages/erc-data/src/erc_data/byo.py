@@ -6,7 +6,6 @@ import csv
 import json
 import math
 import os
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -16,10 +15,12 @@ import numpy as np
 from erc_data.dataset import ERCDataset, Task
 from erc_data.errors import DataError
 from erc_data.features import read_feature_folder, reduce_feature, stack_checked
+from erc_data.npz import npz_keys, open_npz, read_member
 from erc_data.packed import PackedDataset
 from erc_data.table import REQUIRED, read_table
 
 _SPLITS = ("train", "val", "test")
+MAX_CLASSES = 1000  # inferred from the largest class index; more is a typo, not a label set
 
 
 def _float_or_none(value: Any) -> float | None:
@@ -29,24 +30,10 @@ def _float_or_none(value: Any) -> float | None:
         return None
 
 
-def _npz_array(z: Any, path: Path, key: str) -> np.ndarray:
-    """One member of an open .npz; a corrupt or object member raises naming file and key."""
-    try:
-        return z[key]
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
-        raise DataError(f"{path}[{key!r}]: unreadable array ({type(err).__name__}: {err})") from err
-
-
 def _npz_keys(path: Path) -> set[str]:
     """The member names of the .npz at ``path`` (without reading the arrays)."""
-    try:
-        z = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-        raise DataError(f"{path} is not a readable .npz: {type(err).__name__}: {err}") from err
-    if not isinstance(z, np.lib.npyio.NpzFile):
-        raise DataError(f"{path} holds a single array, not an .npz keyed by utterance id")
-    with z:
-        return set(z.files)
+    with open_npz(path) as archive:
+        return set(npz_keys(archive))
 
 
 def _folder_keys(folder: Path, utterance_ids: Sequence[str]) -> set[str]:
@@ -95,21 +82,18 @@ def _read_modality(
 
 def _read_npz(path: Path, utterance_ids: Sequence[str]) -> np.ndarray:
     """(N, D) rows of ``path`` (an .npz keyed by utterance id) in the order of ``utterance_ids``."""
-    try:
-        z = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-        raise DataError(f"{path} is not a readable .npz: {type(err).__name__}: {err}") from err
-    if not isinstance(z, np.lib.npyio.NpzFile):
-        raise DataError(f"{path} holds a single array, not an .npz keyed by utterance id")
-    with z:
-        keys = set(z.files)
+    with open_npz(path) as archive:
+        keys = set(npz_keys(archive))
         missing = [u for u in utterance_ids if u not in keys]
         if missing:
             raise DataError(
                 f"{len(missing)} of {len(utterance_ids)} utterances have no array in {path}, "
                 f"e.g. {missing[:5]}"
             )
-        vectors = [reduce_feature(_npz_array(z, path, u), f"{path}[{u!r}]") for u in utterance_ids]
+        vectors = []
+        for u in utterance_ids:
+            where = f"{path}[{u!r}]"
+            vectors.append(reduce_feature(read_member(archive, u, where), where))
     return stack_checked(vectors, [f"{path}[{u!r}]" for u in utterance_ids])
 
 
@@ -182,6 +166,13 @@ def _labels(
             raise DataError(f"label {v!r} of {w} is not a class index (or pass label_names)")
     ys = [int(x) for x in numbers]
     classes = num_classes if num_classes is not None else max(ys) + 1
+    if num_classes is None and classes > MAX_CLASSES:
+        k = ys.index(classes - 1)
+        raise DataError(
+            f"label {raw[k]!r} of {where[k]} would make {classes} classes (labels are class "
+            f"indices 0..K-1; {len(set(ys))} distinct values appear, at most {MAX_CLASSES} "
+            "classes are allowed); number the classes 0..K-1 or use class names"
+        )
     for w, y in zip(where, ys, strict=True):
         if not 0 <= y < classes:
             raise DataError(f"label {y} of {w} is outside the classes 0..{classes - 1}")
@@ -278,6 +269,11 @@ def load_conversations(
                         "ids must be unique across splits"
                     )
             release_split[c] = str(rows[first_row]["split"])
+        if "test" not in release_split.values():
+            raise DataError(
+                f"{table}: the split column names no 'test' conversation; mark the test "
+                "conversations, or drop the column to have them drawn at random"
+            )
     if require_labels or _optional_column(rows, "label", table):
         labels, task, num_classes, class_names = _labels(
             [rows[i]["label"] for i in flat],

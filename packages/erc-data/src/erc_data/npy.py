@@ -89,6 +89,8 @@ def read_npy(path: str, *, root: str | None = None) -> np.ndarray:
             dtype, fortran, shape, offset = _parse_header(head, path)
             if dtype.hasobject:
                 raise DataError(f"{path}: holds an object array (dtype {dtype}); refused")
+            if dtype.kind not in "biufc" or dtype.itemsize == 0:
+                raise DataError(f"{path}: holds dtype {dtype}, not numbers; refused")
             expected = math.prod(shape) * dtype.itemsize
             if info.st_size - offset != expected:
                 raise DataError(

@@ -3,7 +3,10 @@
 Protocol <= 2 pickles rebuild ``bytes`` with ``_codecs.encode(text, "latin1")``; that one call is
 admitted through a wrapper that accepts the latin-1 encoding only. Calls that allocate from a number
 (``bytearray(n)``, ``bytes(n)``, an empty ``ndarray`` of a shape) share a budget of the file's size
-plus 1 MiB, and the loaded object may nest at most `MAX_DEPTH` containers deep.
+plus 1 MiB, and the loaded object may nest at most `MAX_DEPTH` containers deep. A dict or set may
+hold at most `MAX_FORCEABLE_KEYS` keys whose hashes a file can force to collide (large ints,
+floats, tuples), checked before they are inserted: 120k colliding keys would otherwise take
+minutes of CPU inside the allocation and depth caps.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import importlib
 import math
 import os
 import pickle
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -149,13 +152,107 @@ def _numpy_core(submodule: str) -> Any:
     raise ImportError(f"numpy has no core.{submodule}")
 
 
-class RestrictedUnpickler(pickle.Unpickler):
-    """`pickle.Unpickler` whose `find_class` admits only `ALLOWED_GLOBALS`."""
+MAX_FORCEABLE_KEYS = 1000  # keys per dict / set whose hash a file can choose (see _KeyBudget)
+_HASH_MODULUS = 2**61 - 1  # CPython hashes an int to itself modulo this prime
+
+
+def _hash_is_fixed_by_value(key: Any) -> bool:
+    """True for keys whose hashes are distinct or secret: str and bytes (SipHash with a
+    per-process key), None, bools and ints below the hash modulus (an int hashes to itself).
+    Large ints, floats and tuples hash by public arithmetic, so a file can make thousands
+    collide, and building a dict of n such keys then costs n^2 / 2 comparisons."""
+    if key is None or isinstance(key, (str, bytes, bool)):
+        return True
+    return type(key) is int and -_HASH_MODULUS < key < _HASH_MODULUS
+
+
+class _KeyBudget:
+    """Counts, per dict / set being built, the keys whose hashes could be forced to collide."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.counts: dict[int, tuple[Any, int]] = {}
+
+    def admit(self, container: Any, keys: Any, kind: str | None = None) -> None:
+        """Count ``keys`` going into ``container`` (None: one built whole, named ``kind``)."""
+        forceable = sum(1 for key in keys if not _hash_is_fixed_by_value(key))
+        if not forceable:
+            return
+        total = forceable
+        if container is not None:
+            total += self.counts.get(id(container), (None, 0))[1]
+        if total > MAX_FORCEABLE_KEYS:
+            raise DataError(
+                f"refused to unpickle {self.path}: a {kind or type(container).__name__} with "
+                f"more than {MAX_FORCEABLE_KEYS} keys that are large integers, floats or tuples "
+                "(their hashes can be made to collide, which makes loading take minutes); label "
+                "pickles key by names or small integers"
+            )
+        if container is not None:  # the reference keeps the id from being reused meanwhile
+            self.counts[id(container)] = (container, total)
+
+
+def _checked_container(kind: type, keys: _KeyBudget) -> Any:
+    """``set`` / ``frozenset`` / ``dict`` called by a REDUCE, keys admitted before building."""
+
+    def build(*args: Any) -> Any:
+        if args:
+            items = list(args[0].keys() if isinstance(args[0], dict) else args[0])
+            if kind is dict:
+                items = [pair[0] for pair in items]
+            keys.admit(None, items, kind.__name__)
+        return kind(*args)
+
+    return build
+
+
+class RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
+    """The pure-Python `pickle` unpickler whose `find_class` admits only `ALLOWED_GLOBALS` and
+    whose dict and set opcodes check their keys before inserting them (the C unpickler inserts
+    keys where no check can reach; label pickles are small, so the slower reader costs
+    milliseconds)."""
+
+    dispatch: ClassVar[dict[int, Any]] = dict(pickle._Unpickler.dispatch)  # type: ignore[attr-defined]
 
     def __init__(self, file: Any, path: str, file_size: int, **kwargs: Any) -> None:
         super().__init__(file, **kwargs)
         self._path = path
         self._budget = _AllocationBudget(path, file_size)
+        self._keys = _KeyBudget(path)
+
+    def load_setitem(self) -> None:
+        stack = self.stack
+        value = stack.pop()
+        key = stack.pop()
+        self._keys.admit(stack[-1], (key,))
+        stack[-1][key] = value
+
+    def load_setitems(self) -> None:
+        items = self.pop_mark()
+        target = self.stack[-1]
+        self._keys.admit(target, items[::2])
+        for i in range(0, len(items), 2):
+            target[items[i]] = items[i + 1]
+
+    def load_additems(self) -> None:
+        items = self.pop_mark()
+        target = self.stack[-1]
+        self._keys.admit(target, items)
+        if isinstance(target, set):
+            target.update(items)
+        else:
+            for item in items:
+                target.add(item)
+
+    def load_frozenset(self) -> None:
+        items = self.pop_mark()
+        self._keys.admit(None, items, "frozenset")
+        self.append(frozenset(items))
+
+    dispatch[pickle.SETITEM[0]] = load_setitem
+    dispatch[pickle.SETITEMS[0]] = load_setitems
+    dispatch[pickle.ADDITEMS[0]] = load_additems
+    dispatch[pickle.FROZENSET[0]] = load_frozenset
 
     def find_class(self, module: str, name: str) -> Any:
         if module == "__builtin__":  # Python 2 name of builtins, written by protocol <= 2
@@ -164,6 +261,10 @@ class RestrictedUnpickler(pickle.Unpickler):
             raise UnsafePickleError(self._path, module, name)
         if module == "builtins" and name in ("bytes", "bytearray"):
             return _capped_sequence(bytes if name == "bytes" else bytearray, self._budget)
+        if module == "builtins" and name in ("set", "frozenset", "dict"):
+            return _checked_container(
+                {"set": set, "frozenset": frozenset, "dict": dict}[name], self._keys
+            )
         if module == "builtins":
             return super().find_class(module, name)
         if module == "_codecs":

@@ -65,11 +65,32 @@ def read_table(path: Path, required: Sequence[str] = REQUIRED) -> list[dict[str,
     return rows
 
 
+def _check_unique(path: Path, where: str, names: Sequence[str]) -> None:
+    """Refuse a name given twice: a dict keeps only the last, so one value would vanish."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise DataError(f"{path}, {where}: column {name!r} appears twice; keep one")
+        seen.add(name)
+
+
+def _unique_keys(path: Path, line_no: int) -> Any:
+    """``object_pairs_hook`` for json.loads that refuses an object with a repeated key."""
+
+    def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        _check_unique(path, f"line {line_no}", [key for key, _ in pairs])
+        return dict(pairs)
+
+    return build
+
+
 def _read_rows(path: Path) -> list[dict[str, Any]]:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         with open(path, newline="", encoding="utf-8-sig") as f:
-            rows: list[dict[str, Any]] = list(csv.DictReader(f))
+            reader = csv.DictReader(f)
+            _check_unique(path, "header", reader.fieldnames or [])
+            rows: list[dict[str, Any]] = list(reader)
     elif suffix in (".jsonl", ".ndjson"):
         rows = []
         with open(path, encoding="utf-8-sig") as f:
@@ -77,7 +98,7 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
                 if not line.strip():
                     continue
                 try:
-                    row = json.loads(line)
+                    row = json.loads(line, object_pairs_hook=_unique_keys(path, line_no))
                 except json.JSONDecodeError as err:
                     raise DataError(f"{path}, line {line_no}: not JSON: {err}") from err
                 if not isinstance(row, dict):

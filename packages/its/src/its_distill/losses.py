@@ -65,7 +65,15 @@ def task_loss(
     else:
         values = _regression_values(logits, target, name)
         keep = torch.ones_like(target, dtype=torch.bool) if valid is None else valid
-        diff = values[keep] - target[keep].to(values.dtype)
+        kept = target[keep]
+        finite = torch.isfinite(kept)
+        if not bool(finite.all()):
+            where = tuple(int(i) for i in (keep & ~torch.isfinite(target)).nonzero()[0])
+            raise ValueError(
+                f"regression target {float(target[where])} at position {where} is not finite; "
+                "mark unlabelled positions False in valid"
+            )
+        diff = values[keep] - kept.to(values.dtype)
         losses = diff.square() if regression_loss == "mse" else diff.abs()
     return losses.sum() / max(losses.numel(), 1)
 

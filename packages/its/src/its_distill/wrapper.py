@@ -77,6 +77,8 @@ class InvertedTeacherStudent(nn.Module):
     `freeze_teacher=True` keeps a pretrained teacher fixed (no grad, eval mode): the task loss is
     then the student's alone. `output_key` reads the logits from what both models return (a key of
     a dict or Hugging Face `ModelOutput`, an index, or a callable; see `calling.logits_of`).
+    `num_classes` (classification), where given, is checked against both models' logit widths;
+    teacher and student logits must always share their last dim.
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class InvertedTeacherStudent(nn.Module):
         teacher_dims: Sequence[int | None] | None = None,
         student_dims: Sequence[int | None] | None = None,
         output_key: OutputKey = None,
+        num_classes: int | None = None,
         distance: str = "mse",
         projector: str = "auto",
     ) -> None:
@@ -101,6 +104,12 @@ class InvertedTeacherStudent(nn.Module):
             raise ValueError(f"distance must be one of {DISTANCES}, not {distance!r}")
         if projector not in PROJECTORS:
             raise ValueError(f"projector must be one of {PROJECTORS}, not {projector!r}")
+        if num_classes is not None and (
+            not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1
+        ):
+            raise ValueError(f"num_classes must be a positive int or None, got {num_classes!r}")
+        if num_classes is not None and task != "classification":
+            raise ValueError("num_classes applies to task='classification' only")
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, not {task!r}")
         if regression_loss not in REGRESSION_LOSSES:
@@ -123,6 +132,7 @@ class InvertedTeacherStudent(nn.Module):
         self.freeze_teacher = freeze_teacher
         self.output_key = output_key
         self.distance = distance
+        self.num_classes = num_classes
         self.teacher_layers = _check_length(teacher_layers, "teacher_layers", count)
         self.student_layers = _check_length(student_layers, "student_layers", count)
         teacher_dims = _check_dims(teacher_dims, "teacher_dims", count)
@@ -218,7 +228,29 @@ class InvertedTeacherStudent(nn.Module):
 
     def predict(self, student_inputs: Any) -> torch.Tensor:
         """Student logits (B, L, C) / (B, C), or values, from the student alone (no teacher)."""
-        return logits_of(call_model(self.student, student_inputs), "student", self.output_key)
+        logits = logits_of(call_model(self.student, student_inputs), "student", self.output_key)
+        self._check_width(logits, "student")
+        return logits
+
+    def _check_width(self, logits: torch.Tensor, name: str) -> None:
+        """With ``num_classes`` set, the logits' last dim must be it: a model returning
+        ``(hidden, logits)`` would otherwise have its hidden state scored as logits."""
+        if self.num_classes is not None and (
+            logits.ndim == 0 or logits.shape[-1] != self.num_classes
+        ):
+            raise ValueError(
+                f"the {name}'s logits have shape {tuple(logits.shape)}, but num_classes is "
+                f"{self.num_classes}; if it returns (hidden, logits), pass output_key=1"
+            )
+
+    def _check_same_width(self, teacher: torch.Tensor, student: torch.Tensor) -> None:
+        """Classification logits of teacher and student must have one width (the classes)."""
+        if self.task == "classification" and teacher.shape[-1:] != student.shape[-1:]:
+            raise ValueError(
+                f"teacher logits have shape {tuple(teacher.shape)} and student logits "
+                f"{tuple(student.shape)}: their last dims (the classes) differ; does one model "
+                "return (hidden, logits)? pass output_key= to pick the logits"
+            )
 
     def forward(
         self,
@@ -257,6 +289,9 @@ class InvertedTeacherStudent(nn.Module):
             teacher_logits, teacher_states = self._run(
                 self.teacher, self._teacher_capture, self.teacher_layers, teacher_inputs, "teacher"
             )
+        self._check_width(student_logits, "student")
+        self._check_width(teacher_logits, "teacher")
+        self._check_same_width(teacher_logits, student_logits)
         student_loss = task_loss(student_logits, target, valid, **losses, name="student")
         teacher_loss = task_loss(teacher_logits, target, valid, **losses, name="teacher")
         both = student_loss if self.freeze_teacher else (teacher_loss + student_loss) / 2

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+COMPARE_FILES = ("compare.md", "compare.csv", "compare.png", "paired.md", "paired.csv")
+
 
 def compare(
     runs: Annotated[list[Path], typer.Argument(help="finished run folders")],
@@ -26,12 +28,14 @@ def compare(
             "default: the framework=pre setting, else the first run's)"
         ),
     ] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace compare files already in --out")] = False,
 ) -> None:
     """Runs differing only by seed are one row (mean ± std); a column per rate, average, decline.
     Where the runs hold several settings, each is paired with the reference by (data, fold,
     seed): mean difference, 95% bootstrap interval and pairs won, for the UME average and the
     complete-data score."""
     from iteach_app.io import atomic_write_text
+    from iteach_app.output_guard import check_output_folder
     from iteach_app.report.compare import (
         compare_markdown,
         default_metric,
@@ -43,6 +47,7 @@ def compare(
     )
     from iteach_app.report.paired import paired_markdown
 
+    check_output_folder(out, COMPARE_FILES, overwrite=overwrite)
     groups = load_groups(runs, label or ())
     chosen = metric or default_metric(groups)
     paths = write_comparison(groups, out, metric, title)

@@ -99,6 +99,9 @@ def synth(
             widths = {m: int(d) for m, d in parse_pairs(dims, "--dims").items()}
         except ValueError:
             raise ConfigError(f"--dims: {dims!r} must be modality=integer pairs") from None
+        zero = [f"{m}={d}" for m, d in widths.items() if d < 1]
+        if zero:
+            raise ConfigError(f"--dims: {zero[0]} is not a width; give each modality 1 or more")
     dataset = synthetic_dataset(name, seed=seed, num_dialogues=dialogues, dims=widths)
     folders = {m: f"{m}-{d}-UTT" for m, d in dataset.modality_dims.items()}
     folder = write_gcnet_layout(dataset, out, GCNET_NAMES[name], folders)

@@ -14,6 +14,8 @@ from iteach_app.training.keep import effective_keep_at_least
 from iteach_app.training.run_folder import RunFolder, protocol_note
 from missing_modality import plot_ume
 
+FIGURE_FILES = ("ume.png", "confusion.png", "ecce_bias.png", "tsne.png")
+
 
 def plot_run(
     run_dir: str | Path,
@@ -85,8 +87,15 @@ def plot(
     tsne_rate: Annotated[
         float, typer.Option(help="missing rate of the t-SNE's inputs (UME masks)", min=0, max=0.99)
     ] = 0.0,
+    overwrite: Annotated[
+        bool, typer.Option(help="replace figures already in --out (never a run folder's files)")
+    ] = False,
 ) -> None:
     """The paper's figures: UME curve, confusion per rate, ECCE heatmap (Fig. 5), t-SNE (Fig. 9)."""
+    from iteach_app.output_guard import check_output_folder
+
+    if out is not None and out.resolve() != RunFolder(run).figures.resolve():
+        check_output_folder(out, FIGURE_FILES, overwrite=overwrite)
     paths = plot_run(
         run, out=out, conversation=conversation, device=device or "auto", tsne_rate=tsne_rate
     )

@@ -30,9 +30,13 @@ def predict(
         typer.Option("--batch-size", "-b", min=1, help="conversations per batch (default: run's)"),
     ] = None,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:N or auto")] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="replace an existing --out file (never one in a run folder)")
+    ] = False,
 ) -> None:
     """Predict every utterance of new conversations with the run's selected (best) student."""
     from iteach_app.config import parse_pairs
+    from iteach_app.output_guard import check_output_file
     from iteach_app.prediction import (
         load_new_conversations,
         parse_output,
@@ -43,6 +47,7 @@ def predict(
 
     if out is not None:
         parse_output(out)
+        check_output_file(out, overwrite=overwrite)
     pairs = parse_pairs(features, "--features")
     config, data, model, target = load_trained(run, device=device or "auto")
     dataset = load_new_conversations(conversations, pairs, config, data)

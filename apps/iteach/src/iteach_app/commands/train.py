@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -36,9 +37,12 @@ def train(
 ) -> None:
     """Train ITEACH-Net (or the TS / PRE ablations) and report the UME table on the test split."""
     from iteach_app.training import distributed
+    from iteach_app.training.preflight import check_run_name
     from iteach_app.training.run_folder import RunFolder, run_dir_for
     from iteach_app.training.sweep import expand, parse_int_list, summary_table
 
+    if name is not None:
+        check_run_name(name)
     info = distributed.detect()
     if resume is not None:
         given = [
@@ -81,16 +85,28 @@ def _train_jobs(jobs: list, info: Any, quiet: bool) -> dict:
     from iteach_app.training.trainer import Trainer
 
     results = {}
+    if info.is_main:
+        check_folders_first(jobs)
     device = distributed.device_for(jobs[0][0].device, info)
     distributed.init(info, device)
     console = Console(stderr=True, soft_wrap=True)
     try:
         for config, run_dir, resume in jobs:
             run_dir = Path(run_dir)
-            trainer = Trainer(
-                config, run_dir, resume=resume, dist_info=info, verbose=not quiet, console=console
-            )
-            outcome = trainer.fit()
+            try:
+                trainer = Trainer(
+                    config,
+                    run_dir,
+                    resume=resume,
+                    dist_info=info,
+                    verbose=not quiet,
+                    console=console,
+                )
+                outcome = trainer.fit()
+            except KeyboardInterrupt:
+                if info.is_main:
+                    typer.echo(interrupted_message(run_dir), err=True)
+                raise typer.Exit(130) from None
             if info.is_main and outcome.ume is not None:
                 results[run_dir.name] = outcome.ume
                 typer.echo(
@@ -101,3 +117,30 @@ def _train_jobs(jobs: list, info: Any, quiet: bool) -> dict:
     finally:
         distributed.shutdown(info)
     return results
+
+
+def interrupted_message(run_dir: Path) -> str:
+    """What Ctrl-C leaves: a run folder to resume (with the command), or nothing written yet."""
+    from iteach_app.training.run_folder import RunFolder
+
+    if not RunFolder(run_dir).config_toml.is_file():
+        return f"interrupted before {run_dir} was written; nothing to resume"
+    return (
+        f"interrupted; {run_dir} is resumable: iteach-app train --resume "
+        f"{shlex.quote(str(run_dir))}"
+    )
+
+
+def check_folders_first(jobs: list) -> None:
+    """Refuse, before the first run trains, a later run whose folder is shared or taken (so
+    `--seed 0,0` or a taken seed folder fails at once, not after hours of the runs before it)."""
+    from iteach_app.training.run_folder import RunFolder
+
+    seen: set[Path] = set()
+    for config, run_dir, resume in jobs:
+        where = Path(run_dir).resolve()
+        if where in seen:
+            raise ConfigError(f"two runs would train into {run_dir}; give each its own --name")
+        seen.add(where)
+        if not resume:
+            RunFolder(run_dir).check_can_train(config, resume=False)

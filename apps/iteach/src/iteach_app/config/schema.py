@@ -35,6 +35,9 @@ DistillDistance = Literal["mse", "normalized_mse", "cosine"]
 BY_PRESET = " (default: from --preset)"
 
 
+MAX_SEED = 2**63 - 1  # torch and numpy take seeds as 64-bit integers
+
+
 def meta(help: str, group: str, **more: Any) -> dict[str, Any]:
     """A field's metadata: CLI help, group, and any of flag / bounds / hashed / cli."""
     return {"help": help, "group": group, **more}
@@ -261,7 +264,10 @@ class TrainConfig:
         default="mse", metadata=meta("MOSI/MOSEI loss", "optim")
     )
     seed: int = field(
-        default=0, metadata=meta("seed of data split, models and masks", "optim", ge=0, cli=False)
+        default=0,
+        metadata=meta(
+            "seed of data split, models and masks", "optim", ge=0, le=MAX_SEED, cli=False
+        ),
     )
     lr_schedule: LRScheduleKind | None = field(
         default=None,
@@ -348,7 +354,7 @@ class TrainConfig:
         metadata=meta("UME missing rates", "eval", ge=0, lt=1),
     )
     eval_seed: int = field(
-        default=0, metadata=meta("seed of the fixed evaluation masks", "eval", ge=0)
+        default=0, metadata=meta("seed of the fixed evaluation masks", "eval", ge=0, le=MAX_SEED)
     )
 
     # ------------------------------------------------------------------ derived

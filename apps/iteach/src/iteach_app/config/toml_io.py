@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,13 +21,33 @@ else:  # pragma: no cover - exercised only on 3.10
     import tomli as tomllib
 
 
+MAX_CONFIG_BYTES = 1 << 20  # a config is a few hundred bytes; this leaves room for comments
+
+
+def read_config_bytes(path: Path) -> bytes:
+    """The bytes of a regular file of at most `MAX_CONFIG_BYTES`: a device (/dev/zero) would be
+    read until memory runs out and a FIFO would block, so both are refused before opening."""
+    info = os.stat(path)
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"{path}: is a folder, not a config TOML file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{path}: not a regular file (a device, pipe or socket)")
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{path}: {info.st_size} bytes, more than the {MAX_CONFIG_BYTES} a config may hold"
+        )
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: grew past {MAX_CONFIG_BYTES} bytes while being read")
+    return data
+
+
 def load_toml(path: str | Path) -> dict[str, Any]:
     """Read a config TOML into TrainConfig fields; an unknown key is an error naming it."""
     path = Path(path)
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a folder, not a config TOML file")
     try:
-        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
+        raw = tomllib.loads(read_config_bytes(path).decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except UnicodeDecodeError as err:

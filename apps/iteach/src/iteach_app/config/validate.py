@@ -49,6 +49,9 @@ def validate(c: TrainConfig) -> TrainConfig:
         raise ConfigError(f"layer_weights needs 3 values (last 3 layers); got {c.layer_weights}")
     if not c.eval_rates:
         raise ConfigError("eval_rates is empty: give missing rates in [0, 1)")
+    repeated = sorted({r for r in c.eval_rates if c.eval_rates.count(r) > 1})
+    if repeated:
+        raise ConfigError(f"eval_rates repeats {repeated[0]:g}: give each missing rate once")
     _check_schedule(c.mask_schedule)
     return c
 

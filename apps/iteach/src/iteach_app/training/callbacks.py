@@ -142,12 +142,16 @@ class Checkpoints(Callback):
 
 
 class MetricsFiles(Callback):
-    """metrics.json / metrics.csv rewritten after every epoch."""
+    """metrics.json / metrics.csv rewritten after every epoch, once the epoch is closed (after
+    `Checkpoints` saved last.safetensors): a folder holding an epoch's metrics always holds a
+    checkpoint to resume from, whenever the process dies."""
 
     def __init__(self, folder: RunFolder, title: str) -> None:
         self.folder, self.title = folder, title
 
-    def on_epoch_end(self, loop: TrainLoop, record: dict[str, Any]) -> None:
+    def on_epoch_closed(self, loop: TrainLoop) -> None:
+        if not loop.dist.is_main:
+            return
         payload = {
             "run": self.title,
             "selected_on": loop.config.select_on,

@@ -1,14 +1,15 @@
 """Checkpoints as safetensors only: tensors flat, everything else as JSON in the metadata.
 
 Nothing here (or anywhere in iteach_app) unpickles: a checkpoint is read with safetensors, whose
-format holds raw tensor bytes and a JSON header, and is checked for our format tag, version, kind,
-config hash, keys and shapes before anything is restored. Writes are atomic.
+format holds raw tensor bytes and a JSON header. The header is checked first (checkpoint_header.py:
+location, size, the model's names and shapes), then our format tag, version, kind and config hash,
+before anything is restored. Writes are atomic.
 """
 
 from __future__ import annotations
 
 import json
-import struct
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,13 +21,19 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from iteach_app.io import atomic_write_bytes
+from iteach_app.training.checkpoint_header import (
+    HeaderError,
+    check_expected,
+    check_location,
+    read_header,
+    tensor_entries,
+)
 
 FORMAT_TAG = "iteach-app/checkpoint"
 FORMAT_VERSION = 1
 KINDS = ("train-state", "model")
 _MODEL_PREFIX = "model."
 _OPTIM_PREFIX = "optimizer."
-_MAX_HEADER = 100 * 1024 * 1024
 
 
 class CheckpointError(ValueError):
@@ -75,14 +82,36 @@ def save_checkpoint(
 
 
 def load_checkpoint(
-    path: str | Path, *, kind: str | None = None, config_hash: str | None = None
+    path: str | Path,
+    *,
+    kind: str | None = None,
+    config_hash: str | None = None,
+    expected: Mapping[str, torch.Tensor] | None = None,
+    root: str | Path | None = None,
 ) -> Checkpoint:
-    """Read and validate a checkpoint; CheckpointError (naming the file and the fault) otherwise."""
+    """Read and validate a checkpoint; CheckpointError (naming the file and the fault) otherwise.
+
+    Before any tensor data is read: the file must be a regular file (inside ``root`` when given,
+    so a link out of the run folder is refused), its header's tensor ranges must account for the
+    file's size exactly, and with ``expected`` (the model's state dict) its model tensors must
+    have the model's names, shapes and dtypes.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint not found")
-    data = path.read_bytes()
-    metadata = _read_metadata(path, data)
+    try:
+        check_location(path, Path(root) if root is not None else None)
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            raw, header = read_header(handle, size)
+            metadata = _metadata(header)
+            entries = tensor_entries(header, size - 8 - len(raw))
+            if expected is not None:
+                check_expected(entries, expected, _MODEL_PREFIX, _OPTIM_PREFIX)
+            handle.seek(0)
+            data = handle.read()
+    except HeaderError as err:
+        raise CheckpointError(f"{path}: {err}") from None
+    except OSError as err:
+        raise CheckpointError(f"{path}: cannot read ({err.strerror or err})") from None
     try:
         tensors = st_load(data)
     except Exception as err:  # safetensors raises its own error types
@@ -212,29 +241,11 @@ def _unflatten_optimizer(
     return {"state": state, "param_groups": groups}
 
 
-def _read_metadata(path: Path, data: bytes) -> dict[str, str]:
-    """Parse the safetensors header ourselves for precise errors (8-byte length + JSON)."""
-    if len(data) < 8:
-        raise CheckpointError(f"{path}: too short to be a safetensors file ({len(data)} bytes)")
-    (header_len,) = struct.unpack("<Q", data[:8])
-    if header_len > min(_MAX_HEADER, len(data) - 8):
-        raise CheckpointError(
-            f"{path}: not a safetensors file (header length {header_len} does not fit a "
-            f"{len(data)}-byte file: truncated, or another format)"
-        )
-    try:
-        header = json.loads(data[8 : 8 + header_len].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(
-            f"{path}: not a safetensors file (header is not JSON: {err})"
-        ) from None
-    except RecursionError:
-        raise CheckpointError(f"{path}: safetensors header nested too deeply to read") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{path}: not a safetensors file (header is not a JSON object)")
+def _metadata(header: Mapping[str, Any]) -> dict[str, str]:
+    """The ``__metadata__`` object of a parsed safetensors header ({} when absent)."""
     metadata = header.get("__metadata__") or {}
     if not isinstance(metadata, dict):
-        raise CheckpointError(f"{path}: safetensors metadata is not a JSON object")
+        raise HeaderError("safetensors metadata is not a JSON object")
     return metadata
 
 

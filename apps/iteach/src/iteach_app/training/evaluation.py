@@ -89,7 +89,7 @@ def load_trained(
     config = folder.read_config()
     data = build_splits(config)
     model = build_framework(config, data.modality_dims, data.out_dim, data.task)
-    restore_model(model, folder.load(which, config))
+    restore_model(model, folder.load(which, config, model.state_dict()))
     target = device_for(device if device != "auto" else config.device, DistInfo())
     return config, data, model.to(target).eval(), target
 

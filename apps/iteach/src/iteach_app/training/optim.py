@@ -74,10 +74,15 @@ class LRSchedule:
             group["lr"] = group["base_lr"] * factor
 
 
+MAX_WARMUP_STEPS = 1000  # warm-up long enough for AdamW's moments; a fraction of a huge
+# horizon (say 10^6 epochs) would otherwise hold the learning rate near 0 for the whole run
+
+
 def build_schedule(config: TrainConfig, steps_per_epoch: int) -> LRSchedule:
-    """The config's schedule over all ``epochs * steps_per_epoch`` optimiser steps."""
+    """The config's schedule over all ``epochs * steps_per_epoch`` optimiser steps; warm-up
+    is ``warmup_fraction`` of them, at most `MAX_WARMUP_STEPS`."""
     total = config.epochs * steps_per_epoch
-    warmup = round(config.warmup_fraction * total)
+    warmup = min(round(config.warmup_fraction * total), MAX_WARMUP_STEPS)
     return LRSchedule(config.lr_schedule, total, warmup)
 
 

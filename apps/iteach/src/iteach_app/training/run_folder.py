@@ -72,11 +72,16 @@ class RunFolder:
                 f"{self.path} already holds a training checkpoint; resume it (--resume) or "
                 "train into another folder"
             )
-        results = [path for path in (self.ume["json"], self.metrics_json) if path.is_file()]
-        if results and not self.last.is_file():
+        if not self.last.is_file() and self.ume["json"].is_file():
             raise RunFolderError(
-                f"{self.path} holds results ({results[0].name}) but no checkpoint to resume "
+                f"{self.path} holds results ({self.ume['json'].name}) but no checkpoint to resume "
                 f"({self.last} is missing); train into another folder"
+            )
+        if not self.last.is_file() and self.metrics_json.is_file() and not resume:
+            raise RunFolderError(
+                f"{self.path} holds metrics ({self.metrics_json.name}) of an interrupted run "
+                "but no checkpoint yet; resume it (--resume, which starts again from epoch 1) or "
+                "train into another folder"
             )
         if self.config_toml.is_file():
             found = self.read_config().config_hash()
@@ -197,7 +202,25 @@ class RunFolder:
         path = self.ume["json"]
         if not path.is_file():
             raise FileNotFoundError(f"{path}: not found (has the run finished?)")
-        return UMEResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise TypeError(f"a JSON {type(data).__name__}, not an object")
+            result = UMEResult.from_dict(data)
+            result.average  # noqa: B018 - reads every per-rate row: a bad one fails here
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+            AttributeError,
+            ArithmeticError,
+            RecursionError,
+        ) as err:
+            raise RunFolderError(
+                f"{path}: not a readable UME result ({type(err).__name__}: "
+                f"{' '.join(str(err).split())[:200]})"
+            ) from None
+        return result
 
     def read_history(self) -> list[dict[str, Any]]:
         """The per-epoch records of metrics.json (empty where the file is absent)."""
@@ -221,10 +244,23 @@ class RunFolder:
             self._checkpoint(which), model_state, kind=kind, config_hash=config.config_hash(), **kw
         )
 
-    def load(self, which: str, config: TrainConfig) -> Checkpoint:
-        """Read and validate the "last" or "best" checkpoint against ``config``'s hash."""
+    def load(
+        self,
+        which: str,
+        config: TrainConfig,
+        expected: Mapping[str, Any] | None = None,
+    ) -> Checkpoint:
+        """Read and validate the "last" or "best" checkpoint against ``config``'s hash (and,
+        given the model's state dict ``expected``, its tensor names and shapes before reading
+        them); a link leading out of this folder is refused."""
         kind = "train-state" if which == "last" else None
-        return load_checkpoint(self._checkpoint(which), kind=kind, config_hash=config.config_hash())
+        return load_checkpoint(
+            self._checkpoint(which),
+            kind=kind,
+            config_hash=config.config_hash(),
+            expected=expected,
+            root=self.path,
+        )
 
     def _checkpoint(self, which: str) -> Path:
         if which not in ("last", "best"):

@@ -7,6 +7,7 @@ import statistics
 from collections.abc import Sequence
 
 from iteach_app.config import ConfigError, TrainConfig
+from iteach_app.config.schema import MAX_SEED
 from iteach_app.config.validate import validate
 from iteach_app.training.run_folder import SELECTION_METRIC
 from missing_modality import UMEResult
@@ -31,6 +32,12 @@ def parse_int_list(text: str | None, name: str, *, all_values: Sequence[int] = (
     negative = [v for v in values if v < 0]
     if negative:
         raise ConfigError(f"--{name}: {negative[0]} is negative; give values >= 0")
+    huge = [v for v in values if v > MAX_SEED]
+    if huge:
+        raise ConfigError(f"--{name}: {huge[0]} is larger than {MAX_SEED} (a 63-bit integer)")
+    repeated = [v for k, v in enumerate(values) if v in values[:k]]
+    if repeated:
+        raise ConfigError(f"--{name}: {repeated[0]} is given twice; each run needs its own value")
     return values
 
 

@@ -4,6 +4,8 @@ selected student on the test split (UME) and writes it."""
 
 from __future__ import annotations
 
+import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from rich.console import Console
 from iteach_app.config import TrainConfig
 from iteach_app.config.validate import validate
 from iteach_app.data import DataBundle, build_splits, with_class_names
+from iteach_app.io import stale_temp_files
 from iteach_app.model import count_parameters
 from iteach_app.report.labels import figure_title
 from iteach_app.training import distributed
@@ -35,6 +38,7 @@ from iteach_app.training.keep import effective_keep_at_least, single_modality_no
 from iteach_app.training.loop import TrainLoop, TrainState
 from iteach_app.training.optim import Criterion, build_criterion, build_optimizer, build_schedule
 from iteach_app.training.plans import epoch_batches, evaluation_batches, too_long, utterance_budget
+from iteach_app.training.preflight import check_keep_at_least, check_labels
 from iteach_app.training.pretraining import phase_callbacks
 from iteach_app.training.resume_state import check_resume_state
 from iteach_app.training.run_folder import RunFolder, protocol_note
@@ -90,6 +94,10 @@ class Trainer:
         self.device = distributed.device_for(config.device, self.dist)
         self.data = data if data is not None else build_splits(config)
         self.config = config = with_class_names(self.config, self.data.dataset)
+        check_keep_at_least(config, len(self.data.modality_dims))
+        for warning in check_labels(self.data):
+            if self.dist.is_main:
+                print(f"warning: {warning}", file=sys.stderr)
         self.model = build_framework(
             config, self.data.modality_dims, self.data.out_dim, self.data.task
         ).to(self.device)
@@ -106,7 +114,19 @@ class Trainer:
             self.folder.create()
             self.folder.acquire()
         try:
+            if self.dist.is_main:
+                for folder in (self.run_dir, self.folder.last.parent):
+                    for stale in stale_temp_files(folder):
+                        stale.unlink(missing_ok=True)
             return self._fit()
+        except OSError as err:
+            if not self.dist.is_main:
+                raise
+            raise OSError(
+                f"{err.filename or self.run_dir}: cannot write ({err.strerror or err}); the run "
+                "folder stays resumable "
+                f"once there is room: iteach-app train --resume {shlex.quote(str(self.run_dir))}"
+            ) from err
         finally:
             if self.dist.is_main:
                 self.folder.release()
@@ -116,6 +136,8 @@ class Trainer:
             self.folder.write_config(self.config)
         if self.resume and self.folder.last.is_file():
             self._load_last()
+        elif self.resume and self.verbose:
+            self.console.print(f"{self.run_dir} holds no checkpoint yet: training from epoch 1")
         display = ProgressDisplay(self.console, self.verbose)
         callbacks = [
             *phase_callbacks(self.model.student, self.config.mmin_pretrain_epochs),
@@ -177,7 +199,9 @@ class Trainer:
     def _final_evaluation(self, loop: TrainLoop, display: ProgressDisplay) -> UMEResult:
         """UME on the test split with the selected (best) student; written to the run folder."""
         if self.folder.best.is_file():
-            restore_model(self.model, self.folder.load("best", self.config))
+            restore_model(
+                self.model, self.folder.load("best", self.config, self.model.state_dict())
+            )
         else:
             save_best(loop, self.folder)
         batches = evaluation_batches(
@@ -197,7 +221,7 @@ class Trainer:
         return result
 
     def _load_last(self) -> None:
-        checkpoint = self.folder.load("last", self.config)
+        checkpoint = self.folder.load("last", self.config, self.model.state_dict())
         restore_model(self.model, checkpoint)
         restore_optimizer(self.optimizer, checkpoint)
         check_resume_state(checkpoint.path, checkpoint.state, self.config.epochs)
