@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROJECTS := packages/ecce packages/its packages/missing packages/erc-data apps/iteach
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PROJECTS))
-DEV_TOOLS := pytest ruff hypothesis transformers
+DEV_TOOLS := pytest ruff hypothesis transformers timm
 
 .PHONY: install test lint format demo bench clean
 

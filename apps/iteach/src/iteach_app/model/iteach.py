@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Literal, get_args
 
 import torch
-from timm.layers import LayerNorm
+from iteach_app.model.layers.common import LayerNorm
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 

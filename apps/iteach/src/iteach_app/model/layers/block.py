@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import torch
-from timm.layers import DropPath, LayerNorm, Mlp
+from iteach_app.model.layers.common import DropPath, LayerNorm, Mlp
 from torch import nn
 
 from iteach_app.model.layers.fusion import CrossModalFusion
