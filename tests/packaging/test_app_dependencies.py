@@ -50,7 +50,8 @@ def test_every_third_party_requirement_has_a_lower_bound(folder: str) -> None:
 def test_app_pins_its_siblings_to_this_version() -> None:
     project = tomllib.loads((ROOT / "apps/iteach/pyproject.toml").read_text())["project"]
     pins = {
-        r.name: str(r.specifier) for r in map(Requirement, project["dependencies"])
+        r.name: str(r.specifier)
+        for r in map(Requirement, project["dependencies"])
         if r.name in SIBLINGS
     }
     assert pins == dict.fromkeys(SIBLINGS, f"=={VERSION}")

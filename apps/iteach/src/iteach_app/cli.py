@@ -51,10 +51,12 @@ class OneLineErrors(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}  # subcommands inherit them
 app = typer.Typer(
     cls=OneLineErrors,
     help="ITEACH-Net for incomplete multimodal emotion recognition in conversation.",
     no_args_is_help=True,
+    context_settings=HELP_OPTIONS,
 )
 data_app = typer.Typer(
     cls=OneLineErrors, help="Inspect a dataset or write a synthetic one.", no_args_is_help=True

@@ -5,17 +5,16 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from iteach_app.config import TrainConfig, resolve
-from iteach_app.data import build_splits
-from iteach_app.io import atomic_write_text
-from iteach_app.training.run_folder import RunFolder
-from iteach_app.training.trainer import Trainer
-from missing_modality import UMEResult, compare_markdown, plot_ume
+
+if TYPE_CHECKING:  # the torch-based modules load inside the commands: --help stays fast
+    from rich.console import Console
+
+    from missing_modality import UMEResult
 
 # Scaled down so both runs take about a minute on 2 CPU cores: 3 synthetic modalities (text
 # strongest), short conversations, a narrow model, 12 epochs; the rest is the paper's recipe.
@@ -71,6 +70,11 @@ def run_demo(
     console: Console | None = None,
 ) -> DemoResult:
     """Train ITEACH-Net and PRE on the same synthetic data; write both runs, the table, the plot."""
+    from iteach_app.data import build_splits
+    from iteach_app.io import atomic_write_text
+    from iteach_app.training.trainer import Trainer
+    from missing_modality import compare_markdown, plot_ume
+
     out = Path(out)
     data = build_splits(demo_config(MODELS[next(iter(MODELS))], seed=seed, epochs=epochs))
     results: dict[str, UMEResult] = {}
@@ -94,6 +98,8 @@ def run_demo(
 
 def _clear_previous(run_dir: Path) -> None:
     """Remove an earlier demo run in ``run_dir`` (only a folder that holds our config.toml)."""
+    from iteach_app.training.run_folder import RunFolder
+
     if RunFolder(run_dir).config_toml.is_file():
         shutil.rmtree(run_dir)
     elif run_dir.exists() and any(run_dir.iterdir()):
@@ -111,6 +117,8 @@ def demo(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
     """Train ITEACH-Net and the PRE baseline on synthetic data; print their UME side by side."""
+    from rich.console import Console
+
     console = Console(stderr=True, soft_wrap=True)
     result = run_demo(out, seed=seed, epochs=epochs, verbose=not quiet, console=console)
     typer.echo(

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
 
-from iteach_app.extract import (
-    FeatureError,
-    embed_texts,
-    extract_egemaps,
-    read_column,
-    read_paths,
-    write_vectors,
-)
+from iteach_app.extract.errors import FeatureError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 app = typer.Typer(
     help="Turn raw text or audio of a conversation table into features for --features.",
@@ -49,6 +44,8 @@ def text(
     quiet: QuietOpt = False,
 ) -> None:
     """384-d all-MiniLM-L6-v2 sentence embeddings (offline model, the 'features' extra)."""
+    from iteach_app.extract import embed_texts, read_column, write_vectors
+
     try:
         start = time.perf_counter()
         texts = read_column(table, column)
@@ -71,6 +68,8 @@ def audio(
     quiet: QuietOpt = False,
 ) -> None:
     """88-d openSMILE eGeMAPS v02 functionals per wav file (the 'features' extra)."""
+    from iteach_app.extract import extract_egemaps, read_paths, write_vectors
+
     try:
         start = time.perf_counter()
         vectors = extract_egemaps(read_paths(table, column), show_progress=not quiet)

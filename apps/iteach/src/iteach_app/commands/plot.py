@@ -8,11 +8,6 @@ from typing import Annotated
 import typer
 
 from iteach_app.config import ConfigError
-from iteach_app.data import fixed_batches
-from iteach_app.training.evaluation import load_trained
-from iteach_app.training.keep import effective_keep_at_least
-from iteach_app.training.run_folder import RunFolder, protocol_note
-from missing_modality import plot_ume
 
 
 def plot_run(
@@ -26,8 +21,13 @@ def plot_run(
 ) -> list[Path]:
     """UME curve, confusion matrices per rate, ECCE bias heatmap (Fig. 5) and t-SNE (Fig. 9,
     with modalities missing at `tsne_rate`), titled by model and dataset, classes by name."""
+    from iteach_app.data import fixed_batches
     from iteach_app.report import figures
     from iteach_app.report.labels import data_label, figure_title, model_label
+    from iteach_app.training.evaluation import load_trained
+    from iteach_app.training.keep import effective_keep_at_least
+    from iteach_app.training.run_folder import RunFolder, protocol_note
+    from missing_modality import plot_ume
 
     folder = RunFolder(run_dir)
     out = Path(out) if out is not None else folder.figures
