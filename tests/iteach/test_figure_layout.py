@@ -49,10 +49,8 @@ def _assert_layout(figure: Figure, *, min_axes_fraction: float) -> None:
         box = text.get_window_extent(renderer)
         if box.width == 0:  # ticks outside the view are laid out but never drawn
             continue
-        assert box.x0 >= -1 and box.y0 >= -1, f"{text.get_text()!r} is clipped at the left/bottom"
-        assert box.x1 <= width + 1 and box.y1 <= height + 1, (
-            f"{text.get_text()!r} runs off the figure ({box} vs {width}x{height})"
-        )
+        inside = box.x0 >= -1 and box.y0 >= -1 and box.x1 <= width + 1 and box.y1 <= height + 1
+        assert inside, f"{text.get_text()!r} runs off the figure ({box} vs {width}x{height})"
     data_axes = [a for a in figure.axes if a.get_label() != "<colorbar>" and a.axison]
     area = sum(a.get_position().width * a.get_position().height for a in data_axes)
     assert area >= min_axes_fraction, f"the axes keep only {area:.0%} of the figure"

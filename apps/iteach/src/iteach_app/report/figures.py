@@ -92,7 +92,7 @@ def confusion_figure(
         if index >= len(matrices):
             axes.set_axis_off()
             continue
-        row, col = divmod(index, cols)
+        col = index % cols
         bottom = index + cols >= len(matrices)
         matrix = matrices[index]
         fractions = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
