@@ -35,6 +35,7 @@ def train(
     overrides: dict[str, Any],
 ) -> None:
     """Train ITEACH-Net (or the TS / PRE ablations) and report the UME table on the test split."""
+    from iteach_app.data_paths import absolute_paths
     from iteach_app.training import distributed
     from iteach_app.training.run_folder import RunFolder, run_dir_for
     from iteach_app.training.sweep import expand, parse_int_list, summary_table
@@ -68,7 +69,8 @@ def train(
             "seed": seeds[0] if seeds else None,
         }
         source = str(config_file) if config_file is not None else "options"
-        configs = expand(resolve(file_values, overrides, source=source), folds, seeds)
+        config = absolute_paths(resolve(file_values, overrides, source=source))
+        configs = expand(config, folds, seeds)
         jobs = [(c, run_dir_for(c, out, name, len(configs) > 1), False) for c in configs]
     results = _train_jobs(jobs, info, quiet)
     if len(results) > 1 and info.is_main:
