@@ -14,6 +14,7 @@ from its_distill.capture import HiddenStateCapture, resolve_module
 from its_distill.losses import REGRESSION_LOSSES, TASKS, masked_distance, task_loss
 from its_distill.masks import check_mask, combine
 from its_distill.output import ITSOutput
+from its_distill.output_states import OutputState, model_classes, model_width, parse_output_state
 from its_distill.widths import infer_width
 
 PAPER_LAYER_WEIGHTS = (0.5, 0.1, 0.05)
@@ -45,6 +46,16 @@ def _check_dims(dims: Sequence[int | None] | None, name: str, count: int) -> tup
     return checked
 
 
+def _specs(layers: tuple[str, ...] | None) -> tuple[OutputState | None, ...]:
+    """Per layer: the parsed output spec (``hidden_states[-1]``), or None for a module path."""
+    return tuple(parse_output_state(layer) for layer in layers or ())
+
+
+def _is_pooling(module: nn.Module) -> bool:
+    """A parameter-free module that pools or flattens (its width is the model's features)."""
+    return isinstance(module, (nn.Flatten, nn.Identity)) or "Pool" in type(module).__name__
+
+
 def _padded(state: torch.Tensor, positions: torch.Size) -> torch.Tensor:
     """A nested tensor (PyTorch's fast path, e.g. nn.TransformerEncoder in eval) as padded."""
     if not state.is_nested:
@@ -61,17 +72,23 @@ class InvertedTeacherStudent(nn.Module):
     teacher's width where the widths differ) and the teacher's, which is detached.
 
     Hidden states come from forward hooks on `teacher_layers` / `student_layers` (module paths as in
-    `named_modules()`, nearest-the-output first; a tuple output contributes its first element), or,
-    where those are None, from the model itself returning `(logits, hidden_states)`. They must be
-    shaped like the target plus a feature dim: (B, L, D) for a (B, L) target, (B, D) for (B,).
+    `named_modules()`, nearest-the-output first; a tuple output contributes its first element),
+    from the model's output where a layer is a spec like `hidden_states[-1]` (a Hugging Face model
+    called with `output_hidden_states=True`; see `output_states`), or, where the layers are None,
+    from the model itself returning `(logits, hidden_states)`. They must be shaped like the target
+    plus a feature dim: (B, L, D) for a (B, L) target, (B, D) for (B,).
 
     Widths (for the projections, built here so an optimizer sees them) come from `teacher_dims` /
-    `student_dims` where given, else from `its_distill.widths.infer_width` on the hooked module.
+    `student_dims` where given, else from `its_distill.widths.infer_width` on the hooked module;
+    for an output spec, or a pooling / flattening module of no width of its own, from the model's
+    `config.hidden_size` (Hugging Face) or `num_features` (timm).
     Where a width stays unknown no projection is built, and a width mismatch at the first forward
     raises an error asking for the dims. `teacher=None` is PRE: the student and its task loss alone.
     `freeze_teacher=True` keeps a pretrained teacher fixed (no grad, eval mode): the task loss is
     then the student's alone. `output_key` reads the logits from what both models return (a key of
     a dict or Hugging Face `ModelOutput`, an index, or a callable; see `calling.logits_of`).
+    For classification, logits whose last dim is not `num_classes` (default: a Hugging Face
+    model's `config.num_labels`) are an error: e.g. `output_key="last_hidden_state"` by mistake.
     """
 
     def __init__(
@@ -88,6 +105,7 @@ class InvertedTeacherStudent(nn.Module):
         teacher_dims: Sequence[int | None] | None = None,
         student_dims: Sequence[int | None] | None = None,
         output_key: OutputKey = None,
+        num_classes: int | None = None,
     ) -> None:
         super().__init__()
         if task not in TASKS:
@@ -96,6 +114,8 @@ class InvertedTeacherStudent(nn.Module):
             raise ValueError(
                 f"regression_loss must be one of {REGRESSION_LOSSES}, not {regression_loss!r}"
             )
+        if num_classes is not None and (isinstance(num_classes, bool) or num_classes < 1):
+            raise ValueError(f"num_classes must be a positive int or None, got {num_classes!r}")
         if teacher is None and freeze_teacher:
             raise ValueError("freeze_teacher=True needs a teacher (teacher is None: PRE)")
         weights = tuple(float(w) for w in layer_weights)
@@ -111,16 +131,19 @@ class InvertedTeacherStudent(nn.Module):
         self.regression_loss = regression_loss
         self.freeze_teacher = freeze_teacher
         self.output_key = output_key
+        self.num_classes = num_classes
         self.teacher_layers = _check_length(teacher_layers, "teacher_layers", count)
         self.student_layers = _check_length(student_layers, "student_layers", count)
         teacher_dims = _check_dims(teacher_dims, "teacher_dims", count)
         student_dims = _check_dims(student_dims, "student_dims", count)
         self._teacher_names = _layer_names(self.teacher_layers, count)
         self._student_names = _layer_names(self.student_layers, count)
+        self._teacher_specs = _specs(self.teacher_layers)
+        self._student_specs = _specs(self.student_layers)
         self._teacher_capture = self._capture(teacher, self.teacher_layers)
         self._student_capture = self._capture(student, self.student_layers)
-        self._teacher_widths = self._widths(self._teacher_capture, teacher_dims)
-        self._student_widths = self._widths(self._student_capture, student_dims)
+        self._teacher_widths = self._widths(teacher, self.teacher_layers, teacher_dims)
+        self._student_widths = self._widths(student, self.student_layers, student_dims)
         self.projections = nn.ModuleDict(
             {
                 str(k): nn.Linear(ds, dt)
@@ -137,24 +160,34 @@ class InvertedTeacherStudent(nn.Module):
     def _capture(
         self, model: nn.Module | None, layers: tuple[str, ...] | None
     ) -> HiddenStateCapture | None:
+        """Hooks on the layers given as module paths (output specs need none)."""
         if model is None or layers is None:
             return None
+        paths = [layer for layer, spec in zip(layers, _specs(layers), strict=True) if not spec]
         if self.teacher is None:
-            for path in layers:
+            for path in paths:
                 resolve_module(model, path)
             return None
-        return HiddenStateCapture(model, layers, enabled=False)
+        return HiddenStateCapture(model, paths, enabled=False) if paths else None
 
     @staticmethod
     def _widths(
-        capture: HiddenStateCapture | None, dims: tuple[int | None, ...]
+        model: nn.Module | None, layers: tuple[str, ...] | None, dims: tuple[int | None, ...]
     ) -> tuple[int | None, ...]:
-        if capture is None:
+        """Each layer's width: given, else inferred from its module or from the model."""
+        if model is None or layers is None:
             return dims
-        return tuple(
-            dim if dim is not None else infer_width(module)
-            for dim, module in zip(dims, capture.modules, strict=True)
-        )
+        widths = []
+        for dim, layer, spec in zip(dims, layers, _specs(layers), strict=True):
+            if dim is None and spec is not None:
+                dim = model_width(model)
+            elif dim is None:
+                module = resolve_module(model, layer)
+                dim = infer_width(module)
+                if dim is None and _is_pooling(module):
+                    dim = model_width(model)
+            widths.append(dim)
+        return tuple(widths)
 
     def train(self, mode: bool = True) -> InvertedTeacherStudent:
         """As nn.Module.train, except that a frozen teacher stays in eval mode."""
@@ -174,12 +207,35 @@ class InvertedTeacherStudent(nn.Module):
         """Logits and hidden states (nearest-the-output first) of one model on `inputs`."""
         if layers is None:
             return split_returned_states(call_model(model, inputs), name, len(self.layer_weights))
-        assert capture is not None
-        with capture.recording():
-            output = call_model(model, inputs)
-            states = capture.states()
-        capture.clear()
-        return logits_of(output, name, self.output_key), states
+        if capture is None:
+            output, hooked = call_model(model, inputs), {}
+        else:
+            with capture.recording():
+                output = call_model(model, inputs)
+                hooked = dict(zip(capture.paths, capture.states(), strict=True))
+            capture.clear()
+        specs = self._teacher_specs if model is self.teacher else self._student_specs
+        states = tuple(
+            spec.read(output, name) if spec is not None else hooked[layer]
+            for layer, spec in zip(layers, specs, strict=True)
+        )
+        return self._logits(model, output, name), states
+
+    def _logits(self, model: nn.Module, output: Any, name: str) -> torch.Tensor:
+        """The logits of ``output``; for classification, checked against the class count."""
+        logits = logits_of(output, name, self.output_key)
+        if self.task != "classification" or callable(self.output_key):
+            return logits
+        expected = self.num_classes or model_classes(model)
+        if expected is not None and (logits.dim() == 0 or logits.shape[-1] != expected):
+            via = "" if self.output_key is None else f" read with output_key={self.output_key!r}"
+            source = "num_classes" if self.num_classes else f"the {name}'s config.num_labels"
+            raise ValueError(
+                f"the {name}'s logits{via} have shape {tuple(logits.shape)}, but {source} is "
+                f"{expected}: the last dim must be the {expected} classes (does output_key name "
+                f"the logits?)"
+            )
+        return logits
 
     def remove_hooks(self) -> None:
         """Unregister the forward hooks from both models (the wrapper can no longer distill)."""
@@ -189,7 +245,7 @@ class InvertedTeacherStudent(nn.Module):
 
     def predict(self, student_inputs: Any) -> torch.Tensor:
         """Student logits (B, L, C) / (B, C), or values, from the student alone (no teacher)."""
-        return logits_of(call_model(self.student, student_inputs), "student", self.output_key)
+        return self._logits(self.student, call_model(self.student, student_inputs), "student")
 
     def forward(
         self,

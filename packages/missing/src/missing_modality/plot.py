@@ -80,7 +80,7 @@ def plot_ume(
     The suffix picks the format (``.png``, ``.pdf``, ``.svg``). Needs ``missing-modality[plot]``.
     """
     try:
-        import matplotlib  # noqa: F401
+        import matplotlib.figure  # noqa: F401
     except ImportError:
         raise ImportError(
             "plotting needs matplotlib: pip install 'missing-modality[plot]'"

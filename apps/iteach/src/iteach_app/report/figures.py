@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from torch import nn
 
 from iteach_app.io import atomic_write_bytes
@@ -163,6 +164,8 @@ def plot_ecce_heatmap(
     axes.set_title(f"{heading}ECCE bias, {modality}, {which}\n{name}", fontsize=9)
     axes.set_xlabel("utterance j")
     axes.set_ylabel("utterance i")
+    for axis in (axes.xaxis, axes.yaxis):
+        axis.set_major_locator(MaxNLocator(integer=True))
     return save_png_atomic(figure, path)
 
 
