@@ -1,8 +1,9 @@
 """`iteach-app --log-file PATH`: a plain-text copy of what the console shows, appended to PATH.
 
 stdout and stderr are wrapped by a tee: everything still reaches the terminal unchanged, and the
-log gets the finished lines with colours and cursor codes removed; the transient progress bars
-(rich's bar glyph) are left out, as they vanish from the terminal too.
+log gets the finished lines with colours and cursor codes removed, each headed by the local time
+it was written (``2026-12-06 09:12:03``); the transient progress bars (rich's bar glyph) are left
+out, as they vanish from the terminal too.
 """
 
 from __future__ import annotations
@@ -17,11 +18,16 @@ _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b
 _BAR = "━"
 
 
-class ConsoleTee:
-    """A text stream that writes to `stream` and appends its finished plain lines to `log`."""
+def _stamp() -> str:
+    return datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
 
-    def __init__(self, stream: TextIO, log: TextIO) -> None:
-        self.stream, self.log, self._pending = stream, log, ""
+
+class ConsoleTee:
+    """A text stream that writes to `stream` and appends its finished plain lines to `log`,
+    each prefixed by `clock()` (the local time) and a space."""
+
+    def __init__(self, stream: TextIO, log: TextIO, clock: Any = _stamp) -> None:
+        self.stream, self.log, self._pending, self.clock = stream, log, "", clock
 
     def write(self, text: str) -> int:
         written = self.stream.write(text)
@@ -30,7 +36,7 @@ class ConsoleTee:
         for line in lines:
             shown = line.rsplit("\r", 1)[-1].rstrip()
             if _BAR not in shown:
-                self.log.write(shown + "\n")
+                self.log.write(f"{self.clock()} {shown}\n")
         self.log.flush()
         return written
 
@@ -71,6 +77,6 @@ def stop_tee(log: TextIO, stdout: TextIO, stderr: TextIO) -> None:
     """Put the streams back and close the log."""
     for tee in (sys.stdout, sys.stderr):
         if isinstance(tee, ConsoleTee) and tee._pending.strip():
-            tee.log.write(tee._pending.rsplit("\r", 1)[-1].rstrip() + "\n")
+            tee.log.write(f"{tee.clock()} {tee._pending.rsplit(chr(13), 1)[-1].rstrip()}\n")
     sys.stdout, sys.stderr = stdout, stderr
     log.close()
