@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -18,9 +19,31 @@ def plot_run(
     device: str = "auto",
     batch_size: int = 16,
     tsne_rate: float = 0.0,
+    show_progress: bool = False,
 ) -> list[Path]:
     """UME curve, confusion matrices per rate, ECCE bias heatmap (Fig. 5) and t-SNE (Fig. 9,
-    with modalities missing at `tsne_rate`), titled by model and dataset, classes by name."""
+    with modalities missing at `tsne_rate`), titled by model and dataset, classes by name;
+    a progress bar over these steps on stderr where `show_progress`."""
+    from iteach_app.progress import progress_bar
+
+    with progress_bar(show_progress) as bar:
+        task = bar.add_task("loading the run", total=5)
+
+        def step(description: str) -> None:
+            bar.update(task, advance=1, description=description)
+
+        return _plot_run(run_dir, out, conversation, device, batch_size, tsne_rate, step)
+
+
+def _plot_run(
+    run_dir: str | Path,
+    out: str | Path | None,
+    conversation: int,
+    device: str,
+    batch_size: int,
+    tsne_rate: float,
+    step: Callable[[str], None],
+) -> list[Path]:
     from iteach_app.data import fixed_batches
     from iteach_app.report import figures
     from iteach_app.report.labels import data_label, figure_title, model_label
@@ -33,9 +56,11 @@ def plot_run(
     out = Path(out) if out is not None else folder.figures
     result = folder.read_ume()
     config, data, model, target = load_trained(run_dir, device=device)
+    step("UME curve")
     title, names = figure_title(config), data.dataset.label_names or None
     ume_title = f"UME on {data_label(config)}\n{protocol_note(config)}"
     written = [plot_ume({model_label(config): result}, out / "ume.png", title=ume_title)]
+    step("confusion matrices")
     if result.confusion is not None:
         written.append(
             figures.plot_confusion_per_rate(result, out / "confusion.png", names, title=title)
@@ -51,11 +76,13 @@ def plot_run(
             err=True,
         )
         return written
+    step("ECCE heatmap")
     batch = fixed_batches(data.test.subset([conversation]), 1, target)[0]
     if model.student.ecce_mode != "none":
         written.append(
             figures.plot_ecce_heatmap(model.student, batch, out / "ecce_bias.png", title=title)
         )
+    step("t-SNE of the hidden states")
     batches = fixed_batches(data.test, batch_size, target)
     tsne = figures.plot_tsne(
         model.student,
@@ -80,10 +107,16 @@ def plot(
     tsne_rate: Annotated[
         float, typer.Option(help="missing rate of the t-SNE's inputs (UME masks)", min=0, max=0.99)
     ] = 0.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """The paper's figures: UME curve, confusion per rate, ECCE heatmap (Fig. 5), t-SNE (Fig. 9)."""
     paths = plot_run(
-        run, out=out, conversation=conversation, device=device or "auto", tsne_rate=tsne_rate
+        run,
+        out=out,
+        conversation=conversation,
+        device=device or "auto",
+        tsne_rate=tsne_rate,
+        show_progress=not quiet,
     )
     for path in paths:
         typer.echo(str(path))

@@ -29,7 +29,18 @@ def load_text_model(device: str | None = None) -> Any:
         raise FeatureError(
             f"{MODEL_PACKAGE} is installed without its weights ({folder}); reinstall it"
         )
+    _quiet_transformers()
     return SentenceTransformer(str(folder), device=device, local_files_only=True)
+
+
+def _quiet_transformers() -> None:
+    """No tqdm "Loading weights" bar from transformers: it would leave its frames in logs (the
+    command shows its own progress bar)."""
+    try:
+        from transformers.utils import logging as transformers_logging
+    except ImportError:  # sentence-transformers without transformers cannot load anyway
+        return
+    transformers_logging.disable_progress_bar()
 
 
 def embed_texts(
