@@ -49,10 +49,17 @@ def train(
         ]
         extra = (("--config", config_file), ("--fold", fold), ("--seed", seed), ("--name", name))
         given += [flag for flag, value in extra if value is not None]
+        extend = "; a run is not extended: train a new run with more --epochs"
+        extend = extend if "--epochs" in given else ""
         if given:
             raise ConfigError(
                 f"--resume continues {resume} with its own config.toml; drop "
-                f"{', '.join(given)} (only --device and --threads apply)"
+                f"{', '.join(given)} (only --device and --threads apply"
+                + (
+                    "; a run is not extended: train a new run with more --epochs)"
+                    if "--epochs" in given
+                    else ")"
+                )
             )
         config = RunFolder(resume).read_config()
         changes = {k: overrides[k] for k in UNHASHED if overrides.get(k) is not None}
