@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 import subprocess
 import sys
@@ -63,7 +64,13 @@ def test_train_help_shows_generated_defaults() -> None:
 
 def test_tee_keeps_finished_plain_lines_without_bars() -> None:
     terminal, log = io.StringIO(), io.StringIO()
-    tee = ConsoleTee(terminal, log, clock=lambda: "12:00")
+    logger = logging.getLogger("test_tee")
+    handler = logging.StreamHandler(log)
+    handler.setFormatter(logging.Formatter("12:00 %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    tee = ConsoleTee(terminal, logger)
     tee.write("\x1b[1mepoch 1\x1b[0m  loss 0.5\n")
     tee.write("\x1b[?25lepochs ━━━━ 1/3\r\x1b[2K\x1b[1Aepoch 2 ━━ 5/8")
     tee.write("\r\x1b[2Kdone ")
