@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROJECTS := packages/ecce packages/its packages/missing packages/erc-data apps/iteach
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PROJECTS))
-# scikit-image: the face photograph (data.astronaut) that the media feature tests render into clips
-DEV_TOOLS := pytest ruff hypothesis transformers scikit-image
+# scikit-image: the face photograph (data.astronaut) that the media feature tests render into clips;
+# timm: its-distill's tests of a timm model's num_features (the app itself no longer uses timm)
+DEV_TOOLS := pytest ruff hypothesis transformers timm scikit-image
 
 .PHONY: install test lint format demo bench clean
 

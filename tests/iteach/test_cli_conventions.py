@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import logging
+import re
 import subprocess
 import sys
 
@@ -11,7 +13,7 @@ import typer.main
 from typer.core import TyperGroup, TyperOption
 from typer.testing import CliRunner
 
-from iteach_app.cli import app
+from iteach_app.cli import app, hoist_global_options
 from iteach_app.commands.help_defaults import show_every_default
 from iteach_app.console_log import ConsoleTee
 
@@ -62,12 +64,18 @@ def test_train_help_shows_generated_defaults() -> None:
 
 def test_tee_keeps_finished_plain_lines_without_bars() -> None:
     terminal, log = io.StringIO(), io.StringIO()
-    tee = ConsoleTee(terminal, log)
+    logger = logging.getLogger("test_tee")
+    handler = logging.StreamHandler(log)
+    handler.setFormatter(logging.Formatter("12:00 %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    tee = ConsoleTee(terminal, logger)
     tee.write("\x1b[1mepoch 1\x1b[0m  loss 0.5\n")
     tee.write("\x1b[?25lepochs ━━━━ 1/3\r\x1b[2K\x1b[1Aepoch 2 ━━ 5/8")
     tee.write("\r\x1b[2Kdone ")
     tee.write("here\n")
-    assert log.getvalue() == "epoch 1  loss 0.5\ndone here\n"
+    assert log.getvalue() == "12:00 epoch 1  loss 0.5\n12:00 done here\n"
     assert terminal.getvalue().startswith("\x1b[1mepoch 1")
 
 
@@ -80,6 +88,40 @@ def test_log_file_appends_what_the_console_shows(tmp_path) -> None:
     assert text.count("iteach-app --log-file") <= 2
     assert text.count("is not an iteach-app run folder") == 2
     assert "\x1b" not in text
+    line = next(line for line in text.splitlines() if "is not an iteach-app run" in line)
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d error: ", line), line
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_log_file_works_on_either_side_of_the_command(tmp_path, where) -> None:
+    log, command = tmp_path / "app.log", ["evaluate", str(tmp_path / "none")]
+    option = ["--log-file", str(log)]
+    args = option + command if where == "before" else command + option
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "is not an iteach-app run folder" in log.read_text()
+    assert hoist_global_options([*command, f"--log-file={log}"]) == [f"--log-file={log}", *command]
+
+
+def test_help_has_no_placeholders_or_validation_prefixes() -> None:
+    for args in (["--help"], ["evaluate", "-h"], ["compare", "--help"], ["sweep", "--help"]):
+        shown = runner.invoke(app, args, env={"COLUMNS": "200"}).output
+        for leak in ("<bool>", "{run", "{protocol}", "<list["):
+            assert leak not in shown, f"{args}: {leak} in the help"
+    error = runner.invoke(app, ["evaluate", "x", "--split", "bogus"]).output
+    assert "Value error" not in error
+    assert "'bogus' is not one of" in error
+
+
+def test_a_modality_typo_names_the_valid_names(tmp_path) -> None:
+    result = runner.invoke(
+        app, ["data", "info", "--data", str(tmp_path), "--dataset", "IEMOCAPFour",
+              "--features", "txt=minilm-384-UTT"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "'txt' is not a modality of IEMOCAPFour; valid names: text, audio, video" in (
+        result.output
+    )
 
 
 @pytest.mark.parametrize("where", ["folder", "under a file"])

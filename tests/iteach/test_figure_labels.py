@@ -73,7 +73,7 @@ def test_tsne_states_rate_and_names_classes(tmp_path, drawn, rate: float) -> Non
     text = _texts(drawn[0])
     assert f"missing rate {rate:g}" in text
     assert "Model X" in text
-    legend = [t.get_text() for t in drawn[0].axes[0].get_legend().get_texts()]
+    legend = [t.get_text() for t in drawn[0].legends[0].get_texts()]
     assert set(legend) <= set(NAMES)
     assert legend
 

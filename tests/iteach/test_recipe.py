@@ -59,11 +59,33 @@ def test_schedule_scales_every_group_from_its_own_base_rate(make_config, tiny_da
     assert (schedule.total_steps, schedule.warmup_steps) == (6, 2)
     bases = sorted({g["base_lr"] for g in optimizer.param_groups})
     assert bases == [1e-3, 5e-3]
-    schedule.apply(optimizer, 0)
+    schedule.scheduler(optimizer, 0)
     assert all(g["lr"] == pytest.approx(g["base_lr"] * 0.5) for g in optimizer.param_groups)
-    schedule.apply(optimizer, 4)
+    schedule.scheduler(optimizer, 4)
     expected = 0.5 * (1 + math.cos(math.pi * 2 / 4))
     assert all(g["lr"] == pytest.approx(g["base_lr"] * expected) for g in optimizer.param_groups)
+
+
+@pytest.mark.parametrize("kind", ["constant", "cosine"])
+@pytest.mark.parametrize("resume_at", [0, 3, 17])
+def test_torch_scheduler_gives_the_hand_schedules_rate_at_every_step(
+    kind: str, resume_at: int
+) -> None:
+    """Every optimiser step of a run (and of one resumed at ``resume_at``) sees the rate of the
+    closed-form schedule the loop applied by hand before: base_lr * factor(step)."""
+    weights = [torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(3))]
+    groups = [{"params": [weights[0]], "lr": 1e-3}, {"params": [weights[1]], "lr": 5e-3}]
+    optimizer = torch.optim.AdamW(groups)
+    for group in optimizer.param_groups:
+        group["base_lr"] = group["lr"]
+    schedule = LRSchedule(kind, total_steps=24, warmup_steps=5)
+    scheduler = schedule.scheduler(optimizer, resume_at)
+    for step in range(resume_at, 30):  # past total_steps: the cosine stays at 0
+        for group in optimizer.param_groups:
+            expected = group["base_lr"] * _hand_factor(step, 24, 5, kind)
+            assert group["lr"] == pytest.approx(expected, rel=1e-12, abs=1e-15), step
+        optimizer.step()
+        scheduler.step()
 
 
 # ---------------------------------------------------------------- criterion

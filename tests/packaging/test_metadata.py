@@ -17,6 +17,7 @@ else:  # pragma: no cover - Python 3.10
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSION = (ROOT / "VERSION").read_text().strip()
+CHANGELOG = (ROOT / "CHANGELOG.md").read_text()
 PROJECTS = {
     "packages/ecce": "ecce",
     "packages/its": "its_distill",
@@ -52,6 +53,16 @@ def test_version_comes_from_the_version_file(folder: str) -> None:
 def test_installed_version_is_the_version_file(folder: str) -> None:
     module = importlib.import_module(PROJECTS[folder])
     assert module.__version__ == VERSION
+
+
+@pytest.mark.parametrize("folder", sorted(PROJECTS))
+def test_python_classifiers_and_project_links(folder: str) -> None:
+    """A classifier for each Python version CI tests (the one running this), and where the
+    source, the issues and the changelog are."""
+    project = _project(folder)["project"]
+    running = f"Programming Language :: Python :: {sys.version_info[0]}.{sys.version_info[1]}"
+    assert running in project["classifiers"]
+    assert {"Source", "Issues", "Changelog"} <= set(project["urls"])
 
 
 @pytest.mark.parametrize("folder", sorted(PROJECTS))
@@ -107,6 +118,9 @@ def test_citation_cites_the_paper_and_this_version() -> None:
     assert citation["cff-version"] == "1.2.0"
     assert citation["version"] == VERSION
     assert citation["license"] == "MIT"
+    assert citation["repository-code"].startswith("https://")
+    released = re.search(rf"## \[{re.escape(VERSION)}\] - (\d{{4}}-\d\d-\d\d)", CHANGELOG)
+    assert str(citation["date-released"]) == released.group(1)
     (paper,) = citation["references"]
     assert paper["title"].startswith("ITEACH-Net: Inverted Teacher-studEnt seArCH Network")
     assert [a["family-names"] for a in paper["authors"]][:2] == ["Sun", "Lian"]

@@ -108,3 +108,23 @@ def test_audio_without_the_extra_names_it(tmp_path, monkeypatch):
     line = _error_line(_invoke("audio", table, "--out", tmp_path / "audio.npz"))
     assert "'opensmile'" in line
     assert "pip install 'iteach-app[features]'" in line
+
+
+def test_text_leaves_no_loading_weights_bar_in_the_log(tmp_path, text_model):
+    """A fresh process, as a user runs it: transformers' tqdm bar reaches neither stderr nor the
+    --log-file."""
+    import os
+    import subprocess
+
+    table = _text_table(tmp_path, {"c1_0": "Hello there.", "c1_1": "Fine, thanks."})
+    log = tmp_path / "run.log"
+    done = subprocess.run(
+        [sys.executable, "-m", "iteach_app", "features", "text", str(table), "--out",
+         str(tmp_path / "t.npz"), "--device", "cpu", "--log-file", str(log)],
+        capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Loading weights" not in done.stderr
+    assert "Loading weights" not in log.read_text()
+    assert "wrote 2 vectors" in log.read_text()

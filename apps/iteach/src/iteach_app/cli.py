@@ -33,8 +33,12 @@ from iteach_app.console_log import start_tee, stop_tee
 class OneLineErrors(TyperGroup):
     """Usage errors (unknown option, bad choice, bad number) as one `error:` line, exit code 2."""
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(
+        self, args: list[str] | None = None, *rest: Any, standalone_mode: bool = True, **kwargs: Any
+    ) -> Any:
         show_every_default(self)
+        args = hoist_global_options(sys.argv[1:] if args is None else list(args))
+        args = (args, *rest)
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
         try:
@@ -43,7 +47,7 @@ class OneLineErrors(TyperGroup):
             err.show()
             sys.exit(err.exit_code)
         except ClickException as err:
-            typer.echo(f"error: {' '.join(err.format_message().split())}", err=True)
+            typer.echo(f"error: {_one_line(err.format_message())}", err=True)
             sys.exit(err.exit_code)
         except typer.Abort:
             typer.echo("Aborted.", err=True)
@@ -51,10 +55,38 @@ class OneLineErrors(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}  # subcommands inherit them
+GLOBAL_OPTIONS = ("--log-file",)  # options of the group that take a value
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move ``--log-file PATH`` (or ``--log-file=PATH``) given after the subcommand to the front,
+    so it works on either side of the command, as a user types it."""
+    front, rest, index = [], [], 0
+    while index < len(args):
+        arg = args[index]
+        if arg in GLOBAL_OPTIONS and index + 1 < len(args):
+            front += args[index : index + 2]
+            index += 2
+            continue
+        if arg.split("=", 1)[0] in GLOBAL_OPTIONS and "=" in arg:
+            front.append(arg)
+        else:
+            rest.append(arg)
+        index += 1
+    return front + rest
+
+
+def _one_line(message: str) -> str:
+    """A message on one line, without the "Value error, " that typer's validation prepends."""
+    return " ".join(message.replace("Value error, ", "").split())
+
+
 app = typer.Typer(
     cls=OneLineErrors,
     help="ITEACH-Net for incomplete multimodal emotion recognition in conversation.",
     no_args_is_help=True,
+    context_settings=HELP_OPTIONS,
 )
 data_app = typer.Typer(
     cls=OneLineErrors, help="Inspect a dataset or write a synthetic one.", no_args_is_help=True
@@ -77,7 +109,10 @@ def main(
     ] = False,
     log_file: Annotated[
         Path | None,
-        typer.Option(help="append a plain-text copy of what the console shows to this file"),
+        typer.Option(
+            help="append a plain-text copy of what the console shows to this file, each line "
+            "timestamped (before or after the command)"
+        ),
     ] = None,
 ) -> None:
     """ITEACH-Net for incomplete multimodal emotion recognition in conversation."""

@@ -14,6 +14,7 @@ from its_distill.capture import HiddenStateCapture, resolve_module
 from its_distill.losses import DISTANCES, REGRESSION_LOSSES, TASKS, masked_distance, task_loss
 from its_distill.masks import check_mask, combine
 from its_distill.output import ITSOutput
+from its_distill.output_states import OutputState, model_classes, model_width, parse_output_state
 from its_distill.widths import infer_width
 
 PAPER_LAYER_WEIGHTS = (0.5, 0.1, 0.05)
@@ -46,6 +47,16 @@ def _check_dims(dims: Sequence[int | None] | None, name: str, count: int) -> tup
     return checked
 
 
+def _specs(layers: tuple[str, ...] | None) -> tuple[OutputState | None, ...]:
+    """Per layer: the parsed output spec (``hidden_states[-1]``), or None for a module path."""
+    return tuple(parse_output_state(layer) for layer in layers or ())
+
+
+def _is_pooling(module: nn.Module) -> bool:
+    """A parameter-free module that pools or flattens (its width is the model's features)."""
+    return isinstance(module, (nn.Flatten, nn.Identity)) or "Pool" in type(module).__name__
+
+
 def _padded(state: torch.Tensor, positions: torch.Size) -> torch.Tensor:
     """A nested tensor (PyTorch's fast path, e.g. nn.TransformerEncoder in eval) as padded."""
     if not state.is_nested:
@@ -66,19 +77,23 @@ class InvertedTeacherStudent(nn.Module):
     student then matches the teacher up to a linear map instead of in its exact coordinates).
 
     Hidden states come from forward hooks on `teacher_layers` / `student_layers` (module paths as in
-    `named_modules()`, nearest-the-output first; a tuple output contributes its first element), or,
-    where those are None, from the model itself returning `(logits, hidden_states)`. They must be
-    shaped like the target plus a feature dim: (B, L, D) for a (B, L) target, (B, D) for (B,).
+    `named_modules()`, nearest-the-output first; a tuple output contributes its first element),
+    from the model's output where a layer is a spec like `hidden_states[-1]` (a Hugging Face model
+    called with `output_hidden_states=True`; see `output_states`), or, where the layers are None,
+    from the model itself returning `(logits, hidden_states)`. They must be shaped like the target
+    plus a feature dim: (B, L, D) for a (B, L) target, (B, D) for (B,).
 
     Widths (for the projections, built here so an optimizer sees them) come from `teacher_dims` /
-    `student_dims` where given, else from `its_distill.widths.infer_width` on the hooked module.
+    `student_dims` where given, else from `its_distill.widths.infer_width` on the hooked module;
+    for an output spec, or a pooling / flattening module of no width of its own, from the model's
+    `config.hidden_size` (Hugging Face) or `num_features` (timm).
     Where a width stays unknown no projection is built, and a width mismatch at the first forward
     raises an error asking for the dims. `teacher=None` is PRE: the student and its task loss alone.
     `freeze_teacher=True` keeps a pretrained teacher fixed (no grad, eval mode): the task loss is
     then the student's alone. `output_key` reads the logits from what both models return (a key of
     a dict or Hugging Face `ModelOutput`, an index, or a callable; see `calling.logits_of`).
-    `num_classes` (classification), where given, is checked against both models' logit widths;
-    teacher and student logits must always share their last dim.
+    For classification, logits whose last dim is not `num_classes` (default: a Hugging Face
+    model's `config.num_labels`) are an error: e.g. `output_key="last_hidden_state"` by mistake.
     """
 
     def __init__(
@@ -104,10 +119,6 @@ class InvertedTeacherStudent(nn.Module):
             raise ValueError(f"distance must be one of {DISTANCES}, not {distance!r}")
         if projector not in PROJECTORS:
             raise ValueError(f"projector must be one of {PROJECTORS}, not {projector!r}")
-        if num_classes is not None and (
-            not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1
-        ):
-            raise ValueError(f"num_classes must be a positive int or None, got {num_classes!r}")
         if num_classes is not None and task != "classification":
             raise ValueError("num_classes applies to task='classification' only")
         if task not in TASKS:
@@ -116,6 +127,8 @@ class InvertedTeacherStudent(nn.Module):
             raise ValueError(
                 f"regression_loss must be one of {REGRESSION_LOSSES}, not {regression_loss!r}"
             )
+        if num_classes is not None and (isinstance(num_classes, bool) or num_classes < 1):
+            raise ValueError(f"num_classes must be a positive int or None, got {num_classes!r}")
         if teacher is None and freeze_teacher:
             raise ValueError("freeze_teacher=True needs a teacher (teacher is None: PRE)")
         weights = tuple(float(w) for w in layer_weights)
@@ -131,18 +144,20 @@ class InvertedTeacherStudent(nn.Module):
         self.regression_loss = regression_loss
         self.freeze_teacher = freeze_teacher
         self.output_key = output_key
-        self.distance = distance
         self.num_classes = num_classes
+        self.distance = distance
         self.teacher_layers = _check_length(teacher_layers, "teacher_layers", count)
         self.student_layers = _check_length(student_layers, "student_layers", count)
         teacher_dims = _check_dims(teacher_dims, "teacher_dims", count)
         student_dims = _check_dims(student_dims, "student_dims", count)
         self._teacher_names = _layer_names(self.teacher_layers, count)
         self._student_names = _layer_names(self.student_layers, count)
+        self._teacher_specs = _specs(self.teacher_layers)
+        self._student_specs = _specs(self.student_layers)
         self._teacher_capture = self._capture(teacher, self.teacher_layers)
         self._student_capture = self._capture(student, self.student_layers)
-        self._teacher_widths = self._widths(self._teacher_capture, teacher_dims)
-        self._student_widths = self._widths(self._student_capture, student_dims)
+        self._teacher_widths = self._widths(teacher, self.teacher_layers, teacher_dims)
+        self._student_widths = self._widths(student, self.student_layers, student_dims)
         if projector == "always" and teacher is not None:
             unknown = [
                 k
@@ -176,24 +191,34 @@ class InvertedTeacherStudent(nn.Module):
     def _capture(
         self, model: nn.Module | None, layers: tuple[str, ...] | None
     ) -> HiddenStateCapture | None:
+        """Hooks on the layers given as module paths (output specs need none)."""
         if model is None or layers is None:
             return None
+        paths = [layer for layer, spec in zip(layers, _specs(layers), strict=True) if not spec]
         if self.teacher is None:
-            for path in layers:
+            for path in paths:
                 resolve_module(model, path)
             return None
-        return HiddenStateCapture(model, layers, enabled=False)
+        return HiddenStateCapture(model, paths, enabled=False) if paths else None
 
     @staticmethod
     def _widths(
-        capture: HiddenStateCapture | None, dims: tuple[int | None, ...]
+        model: nn.Module | None, layers: tuple[str, ...] | None, dims: tuple[int | None, ...]
     ) -> tuple[int | None, ...]:
-        if capture is None:
+        """Each layer's width: given, else inferred from its module or from the model."""
+        if model is None or layers is None:
             return dims
-        return tuple(
-            dim if dim is not None else infer_width(module)
-            for dim, module in zip(dims, capture.modules, strict=True)
-        )
+        widths = []
+        for dim, layer, spec in zip(dims, layers, _specs(layers), strict=True):
+            if dim is None and spec is not None:
+                dim = model_width(model)
+            elif dim is None:
+                module = resolve_module(model, layer)
+                dim = infer_width(module)
+                if dim is None and _is_pooling(module):
+                    dim = model_width(model)
+            widths.append(dim)
+        return tuple(widths)
 
     def train(self, mode: bool = True) -> InvertedTeacherStudent:
         """As nn.Module.train, except that a frozen teacher stays in eval mode."""
@@ -213,35 +238,35 @@ class InvertedTeacherStudent(nn.Module):
         """Logits and hidden states (nearest-the-output first) of one model on `inputs`."""
         if layers is None:
             return split_returned_states(call_model(model, inputs), name, len(self.layer_weights))
-        assert capture is not None
-        with capture.recording():
-            output = call_model(model, inputs)
-            states = capture.states()
-        capture.clear()
-        return logits_of(output, name, self.output_key), states
+        if capture is None:
+            output, hooked = call_model(model, inputs), {}
+        else:
+            with capture.recording():
+                output = call_model(model, inputs)
+                hooked = dict(zip(capture.paths, capture.states(), strict=True))
+            capture.clear()
+        specs = self._teacher_specs if model is self.teacher else self._student_specs
+        states = tuple(
+            spec.read(output, name) if spec is not None else hooked[layer]
+            for layer, spec in zip(layers, specs, strict=True)
+        )
+        return self._logits(model, output, name), states
 
-    def remove_hooks(self) -> None:
-        """Unregister the forward hooks from both models (the wrapper can no longer distill)."""
-        for capture in (self._teacher_capture, self._student_capture):
-            if capture is not None:
-                capture.remove()
-
-    def predict(self, student_inputs: Any) -> torch.Tensor:
-        """Student logits (B, L, C) / (B, C), or values, from the student alone (no teacher)."""
-        logits = logits_of(call_model(self.student, student_inputs), "student", self.output_key)
-        self._check_width(logits, "student")
-        return logits
-
-    def _check_width(self, logits: torch.Tensor, name: str) -> None:
-        """With ``num_classes`` set, the logits' last dim must be it: a model returning
-        ``(hidden, logits)`` would otherwise have its hidden state scored as logits."""
-        if self.num_classes is not None and (
-            logits.ndim == 0 or logits.shape[-1] != self.num_classes
-        ):
+    def _logits(self, model: nn.Module, output: Any, name: str) -> torch.Tensor:
+        """The logits of ``output``; for classification, checked against the class count."""
+        logits = logits_of(output, name, self.output_key)
+        if self.task != "classification" or callable(self.output_key):
+            return logits
+        expected = self.num_classes or model_classes(model)
+        if expected is not None and (logits.dim() == 0 or logits.shape[-1] != expected):
+            via = "" if self.output_key is None else f" read with output_key={self.output_key!r}"
+            source = "num_classes" if self.num_classes else f"the {name}'s config.num_labels"
             raise ValueError(
-                f"the {name}'s logits have shape {tuple(logits.shape)}, but num_classes is "
-                f"{self.num_classes}; if it returns (hidden, logits), pass output_key=1"
+                f"the {name}'s logits{via} have shape {tuple(logits.shape)}, but {source} is "
+                f"{expected}: the last dim must be the {expected} classes (does output_key name "
+                f"the logits?)"
             )
+        return logits
 
     def _check_same_width(self, teacher: torch.Tensor, student: torch.Tensor) -> None:
         """Classification logits of teacher and student must have one width (the classes)."""
@@ -251,6 +276,16 @@ class InvertedTeacherStudent(nn.Module):
                 f"{tuple(student.shape)}: their last dims (the classes) differ; does one model "
                 "return (hidden, logits)? pass output_key= to pick the logits"
             )
+
+    def remove_hooks(self) -> None:
+        """Unregister the forward hooks from both models (the wrapper can no longer distill)."""
+        for capture in (self._teacher_capture, self._student_capture):
+            if capture is not None:
+                capture.remove()
+
+    def predict(self, student_inputs: Any) -> torch.Tensor:
+        """Student logits (B, L, C) / (B, C), or values, from the student alone (no teacher)."""
+        return self._logits(self.student, call_model(self.student, student_inputs), "student")
 
     def forward(
         self,
@@ -289,8 +324,6 @@ class InvertedTeacherStudent(nn.Module):
             teacher_logits, teacher_states = self._run(
                 self.teacher, self._teacher_capture, self.teacher_layers, teacher_inputs, "teacher"
             )
-        self._check_width(student_logits, "student")
-        self._check_width(teacher_logits, "teacher")
         self._check_same_width(teacher_logits, student_logits)
         student_loss = task_loss(student_logits, target, valid, **losses, name="student")
         teacher_loss = task_loss(teacher_logits, target, valid, **losses, name="teacher")

@@ -12,7 +12,7 @@ from missing_modality.metrics import (
     mean_absolute_error,
     weighted_f1,
 )
-from missing_modality.plot import plot_ume
+from missing_modality.plot import METRIC_LABELS, plot_ume, ume_figure
 from missing_modality.random_mask import (
     effective_rate,
     mask_with_count,
@@ -38,6 +38,7 @@ except _metadata.PackageNotFoundError:  # run from a source tree that was never 
 
 __all__ = [
     "DEFAULT_RATES",
+    "METRIC_LABELS",
     "Constant",
     "MaskedFeatures",
     "ModalityMasker",
@@ -64,6 +65,7 @@ __all__ = [
     "random_mask",
     "rate_generator",
     "rate_grid",
+    "ume_figure",
     "weighted_f1",
     "zero_fill",
 ]

@@ -6,11 +6,22 @@ bool ``mask`` of that shape (True = a real utterance); positions outside the mas
 
 from __future__ import annotations
 
+import functools
+from types import ModuleType
+
 import numpy as np
 import torch
-from sklearn import metrics as sk
 
 ArrayLike = torch.Tensor | np.ndarray
+
+
+@functools.cache
+def _sk() -> ModuleType:
+    """scikit-learn's metrics, imported on the first metric computed: importing scikit-learn
+    (and SciPy with it) takes longer than torch, and most importers never compute a metric."""
+    from sklearn import metrics
+
+    return metrics
 
 
 def _numpy(value: ArrayLike, name: str) -> np.ndarray:
@@ -48,13 +59,13 @@ def valid_positions(
 def weighted_f1(pred: ArrayLike, labels: ArrayLike, mask: ArrayLike | None = None) -> float:
     """Weighted F1 (WAF) of class indices ``pred`` against ``labels`` over the valid positions."""
     pred_np, labels_np = valid_positions(pred, labels, mask)
-    return float(sk.f1_score(labels_np, pred_np, average="weighted", zero_division=0))
+    return float(_sk().f1_score(labels_np, pred_np, average="weighted", zero_division=0))
 
 
 def accuracy(pred: ArrayLike, labels: ArrayLike, mask: ArrayLike | None = None) -> float:
     """Fraction of valid positions where ``pred`` equals ``labels``."""
     pred_np, labels_np = valid_positions(pred, labels, mask)
-    return float(sk.accuracy_score(labels_np, pred_np))
+    return float(_sk().accuracy_score(labels_np, pred_np))
 
 
 def _non_zero(
@@ -72,13 +83,13 @@ def binary_weighted_f1(
 ) -> float:
     """MOSI / MOSEI binary WAF: weighted F1 of ``values > 0`` vs ``labels > 0``, labels 0 out."""
     positive_pred, positive_label = _non_zero(values, labels, mask)
-    return float(sk.f1_score(positive_label, positive_pred, average="weighted", zero_division=0))
+    return float(_sk().f1_score(positive_label, positive_pred, average="weighted", zero_division=0))
 
 
 def binary_accuracy(values: ArrayLike, labels: ArrayLike, mask: ArrayLike | None = None) -> float:
     """Acc-2: accuracy of ``values > 0`` vs ``labels > 0``; labels exactly 0 dropped."""
     positive_pred, positive_label = _non_zero(values, labels, mask)
-    return float(sk.accuracy_score(positive_label, positive_pred))
+    return float(_sk().accuracy_score(positive_label, positive_pred))
 
 
 def mean_absolute_error(
@@ -95,7 +106,7 @@ def mean_absolute_error(
         if not keep.any():
             raise ValueError("every valid label is exactly 0: nothing left with exclude_zero=True")
         values_np, labels_np = values_np[keep], labels_np[keep]
-    return float(sk.mean_absolute_error(labels_np, values_np))
+    return float(_sk().mean_absolute_error(labels_np, values_np))
 
 
 def confusion_matrix(
@@ -118,5 +129,5 @@ def confusion_matrix(
         raise ValueError(
             f"class indices must lie in [0, {num_classes}), saw values from {lowest} to {seen - 1}"
         )
-    matrix = sk.confusion_matrix(labels_np, pred_np, labels=np.arange(num_classes))
+    matrix = _sk().confusion_matrix(labels_np, pred_np, labels=np.arange(num_classes))
     return matrix.astype(np.int64)

@@ -6,25 +6,17 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from iteach_app.config import TrainConfig, resolve
-from iteach_app.data import build_splits
-from iteach_app.io import atomic_write_text
-from iteach_app.report.compare import (
-    compare_markdown,
-    load_groups,
-    load_records,
-    paired_comparison,
-    plot_compare,
-)
-from iteach_app.report.paired import PairedDifference, paired_markdown
-from iteach_app.training.run_folder import RunFolder
-from iteach_app.training.trainer import Trainer
-from missing_modality import UMEResult
+
+if TYPE_CHECKING:  # the torch-based modules load inside the commands: --help stays fast
+    from rich.console import Console
+
+    from iteach_app.report.paired import PairedDifference
+    from missing_modality import UMEResult
 
 # Scaled down so each run takes well under a minute on 2 CPU cores: 3 synthetic modalities (text
 # strongest), short conversations, a narrow model, 12 epochs; the rest is the paper's recipe.
@@ -73,6 +65,8 @@ class DemoResult:
     @property
     def paired_table(self) -> str:
         """The paired differences as markdown."""
+        from iteach_app.report.paired import paired_markdown
+
         return paired_markdown(self.paired)
 
 
@@ -94,6 +88,18 @@ def run_demo(
 ) -> DemoResult:
     """Train ITEACH-Net and PRE on the same synthetic data, once per seed; write every run, the
     pooled table (mean ± std over seeds), the paired differences and the plot."""
+    from iteach_app.data import build_splits
+    from iteach_app.io import atomic_write_text
+    from iteach_app.report.compare import (
+        compare_markdown,
+        load_groups,
+        load_records,
+        paired_comparison,
+        plot_compare,
+    )
+    from iteach_app.report.paired import paired_markdown
+    from iteach_app.training.trainer import Trainer
+
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct and at least one, got {list(seeds)}")
     out = Path(out)
@@ -129,6 +135,8 @@ def run_demo(
 
 def _clear_previous(run_dir: Path) -> None:
     """Remove an earlier demo run in ``run_dir`` (only a folder that holds our config.toml)."""
+    from iteach_app.training.run_folder import RunFolder
+
     if RunFolder(run_dir).config_toml.is_file():
         shutil.rmtree(run_dir)
     elif run_dir.exists() and any(run_dir.iterdir()):
@@ -152,6 +160,8 @@ def demo(
 ) -> None:
     """Train ITEACH-Net and the PRE baseline on synthetic data over several seeds; print their
     UME side by side and the paired difference (ITEACH-Net minus PRE, matched by seed)."""
+    from rich.console import Console
+
     chosen = [seed] if seed is not None else _parse_seeds(seeds)
     console = Console(stderr=True, soft_wrap=True)
     result = run_demo(out, seeds=chosen, epochs=epochs, verbose=not quiet, console=console)

@@ -29,14 +29,19 @@ def evaluate(
             "--batch-size", "-b", min=1, help="conversations per batch (default: the run's)"
         ),
     ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")] = False,
 ) -> None:
     """UME over the run's missing rates for its best student; same numbers every time."""
+    from rich.console import Console
+
     from iteach_app.training.evaluation import evaluate_run
     from iteach_app.training.run_folder import SELECTION_METRIC, protocol_note
 
-    config, result = evaluate_run(
-        run, device=device or "auto", split=split.value, batch_size=batch_size
-    )
+    console = Console(stderr=True, quiet=quiet)
+    with console.status(f"loading {run} and evaluating the {split.value} split at every rate"):
+        config, result = evaluate_run(
+            run, device=device or "auto", split=split.value, batch_size=batch_size
+        )
     note = protocol_note(config)
     if as_json:
         payload = {

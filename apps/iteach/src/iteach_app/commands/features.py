@@ -5,26 +5,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
 
-from iteach_app.extract import (
-    EXTRACTORS,
-    Absences,
-    FeatureError,
-    embed_texts,
-    extract_audio,
-    extract_video,
-    load_text_model,
-    read_column,
-    read_media_rows,
-    text_model_info,
-    write_sidecar,
-    write_vectors,
-)
-from iteach_app.io import atomic_write_text
+from iteach_app.extract.errors import FeatureError
+
+if TYPE_CHECKING:  # numpy and the extractors load inside the commands: --help stays fast
+    import numpy as np
+
+    from iteach_app.extract import Absences
 
 app = typer.Typer(
     help="Turn raw text, audio or video of a conversation table into features for --features.",
@@ -54,7 +44,7 @@ ModelOpt = Annotated[
     ),
 ]
 DeviceOpt = Annotated[str | None, typer.Option(help="cpu, cuda, cuda:N (default: GPU if any)")]
-ExtractorOpt = Annotated[str, typer.Option(help=f"audio feature set: {' | '.join(EXTRACTORS)}")]
+ExtractorOpt = Annotated[str, typer.Option(help="audio feature set: egemaps | librosa")]
 RateOpt = Annotated[int, typer.Option(min=8000, help="audio resampled to this rate (Hz), mono")]
 FpsOpt = Annotated[float, typer.Option(min=0.1, help="video frames sampled per second")]
 MaxSideOpt = Annotated[
@@ -81,6 +71,8 @@ def _write(
     out: Path, vectors: dict[str, np.ndarray], absences: Absences, total: int, **settings: object
 ) -> None:
     """Say each absent row, write the vectors and the sidecar, then the absence summary."""
+    from iteach_app.extract import write_sidecar, write_vectors
+
     for line in absences.lines:
         typer.echo(f"absent: {line}", err=True)
     if not vectors:
@@ -100,6 +92,15 @@ def _text(
     device: str | None,
     quiet: bool,
 ) -> dict[str, np.ndarray]:
+    from iteach_app.extract import (
+        embed_texts,
+        load_text_model,
+        read_column,
+        text_model_info,
+        write_sidecar,
+        write_vectors,
+    )
+
     texts = read_column(table, column)
     loaded = load_text_model(device, model)
     vectors = embed_texts(texts, batch_size=batch_size, model=loaded, show_progress=not quiet)
@@ -139,6 +140,8 @@ def _audio(
     strict: bool,
     quiet: bool,
 ) -> dict[str, np.ndarray]:
+    from iteach_app.extract import extract_audio, read_media_rows
+
     rows = read_media_rows(table, column, start_column=start_column, end_column=end_column)
     vectors, absences = extract_audio(
         rows, extractor=extractor, rate=rate, strict=strict, show_progress=not quiet
@@ -191,6 +194,8 @@ def _video(
     strict: bool,
     quiet: bool,
 ) -> dict[str, np.ndarray]:
+    from iteach_app.extract import extract_video, read_media_rows
+
     rows = read_media_rows(table, column, start_column=start_column, end_column=end_column)
     vectors, absences = extract_video(
         rows, fps=fps, upsample=upsample, max_side=max_side, strict=strict,
@@ -259,6 +264,9 @@ def all_modalities(
 
     The argument is printed and written to OUT_DIR/features.txt.
     """
+    from iteach_app.extract import read_column, read_media_rows
+    from iteach_app.io import atomic_write_text
+
     paths = {m: out_dir / f"{m}.npz" for m in ("text", "audio", "video")}
     try:
         # every column is checked before the first model loads

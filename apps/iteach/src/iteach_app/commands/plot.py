@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from iteach_app.config import ConfigError
-from iteach_app.data import fixed_batches
-from iteach_app.training.evaluation import load_trained
-from iteach_app.training.keep import effective_keep_at_least
-from iteach_app.training.run_folder import RunFolder, protocol_note
-from missing_modality import plot_ume
 
-FIGURE_FILES = ("ume.png", "confusion.png", "ecce_bias.png", "tsne.png")
+FIGURE_FILES = ("ume.png", "training.png", "confusion.png", "ecce_bias.png", "tsne.png")
 
 
 def plot_run(
@@ -25,24 +21,53 @@ def plot_run(
     device: str = "auto",
     batch_size: int = 16,
     tsne_rate: float = 0.0,
+    show_progress: bool = False,
 ) -> list[Path]:
     """UME curve, training curves (losses, distilled hidden-state norms, gradient norms),
     confusion matrices per rate, ECCE bias heatmap (Fig. 5) and t-SNE (Fig. 9, with modalities
-    missing at `tsne_rate`), titled by model and dataset, classes by name."""
+    missing at `tsne_rate`), titled by model and dataset, classes by name; a progress bar over
+    these steps on stderr where `show_progress`."""
+    from iteach_app.progress import progress_bar
+
+    with progress_bar(show_progress) as bar:
+        task = bar.add_task("loading the run", total=5)
+
+        def step(description: str) -> None:
+            bar.update(task, advance=1, description=description)
+
+        return _plot_run(run_dir, out, conversation, device, batch_size, tsne_rate, step)
+
+
+def _plot_run(
+    run_dir: str | Path,
+    out: str | Path | None,
+    conversation: int,
+    device: str,
+    batch_size: int,
+    tsne_rate: float,
+    step: Callable[[str], None],
+) -> list[Path]:
+    from iteach_app.data import fixed_batches
     from iteach_app.report import figures
     from iteach_app.report.labels import data_label, figure_title, model_label
     from iteach_app.report.training_curves import plot_training_curves
+    from iteach_app.training.evaluation import load_trained
+    from iteach_app.training.keep import effective_keep_at_least
+    from iteach_app.training.run_folder import RunFolder, protocol_note
+    from missing_modality import plot_ume
 
     folder = RunFolder(run_dir)
     out = Path(out) if out is not None else folder.figures
     result = folder.read_ume()
     config, data, model, target = load_trained(run_dir, device=device)
+    step("UME curve")
     title, names = figure_title(config), data.dataset.label_names or None
     ume_title = f"UME on {data_label(config)}\n{protocol_note(config)}"
     written = [plot_ume({model_label(config): result}, out / "ume.png", title=ume_title)]
     history = folder.read_history()
     if history:
         written.append(plot_training_curves(history, out / "training.png", title=title))
+    step("confusion matrices")
     if result.confusion is not None:
         written.append(
             figures.plot_confusion_per_rate(result, out / "confusion.png", names, title=title)
@@ -58,11 +83,13 @@ def plot_run(
             err=True,
         )
         return written
+    step("ECCE heatmap")
     batch = fixed_batches(data.test.subset([conversation]), 1, target)[0]
     if model.student.ecce_mode != "none":
         written.append(
             figures.plot_ecce_heatmap(model.student, batch, out / "ecce_bias.png", title=title)
         )
+    step("t-SNE of the hidden states")
     batches = fixed_batches(data.test, batch_size, target)
     tsne = figures.plot_tsne(
         model.student,
@@ -87,17 +114,25 @@ def plot(
     tsne_rate: Annotated[
         float, typer.Option(help="missing rate of the t-SNE's inputs (UME masks)", min=0, max=0.99)
     ] = 0.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
     overwrite: Annotated[
         bool, typer.Option(help="replace figures already in --out (never a run folder's files)")
     ] = False,
 ) -> None:
-    """The paper's figures: UME curve, confusion per rate, ECCE heatmap (Fig. 5), t-SNE (Fig. 9)."""
+    """The paper's figures: UME curve, training curves, confusion per rate, ECCE heatmap (Fig. 5),
+    t-SNE (Fig. 9)."""
     from iteach_app.output_guard import check_output_folder
+    from iteach_app.training.run_folder import RunFolder
 
     if out is not None and out.resolve() != RunFolder(run).figures.resolve():
         check_output_folder(out, FIGURE_FILES, overwrite=overwrite)
     paths = plot_run(
-        run, out=out, conversation=conversation, device=device or "auto", tsne_rate=tsne_rate
+        run,
+        out=out,
+        conversation=conversation,
+        device=device or "auto",
+        tsne_rate=tsne_rate,
+        show_progress=not quiet,
     )
     for path in paths:
         typer.echo(str(path))

@@ -29,6 +29,7 @@ def sweep(
     overrides: dict[str, Any],
 ) -> None:
     """Train one model per training rate (ime) or at 0.7 alone (fig8); table + plot."""
+    from iteach_app.data_paths import absolute_paths
     from iteach_app.io import atomic_write_text
     from iteach_app.training.protocols import run_protocol
     from iteach_app.training.run_folder import run_name
@@ -37,7 +38,7 @@ def sweep(
 
     file_values = load_toml(config_file) if config_file is not None else {}
     given = {**overrides, "fold": fold, "seed": seed}
-    config = resolve(file_values, given, source=str(config_file or "options"))
+    config = absolute_paths(resolve(file_values, given, source=str(config_file or "options")))
     folder = out / (name or f"{run_name(config)}-{protocol}")
     result, runs = run_protocol(config, protocol, folder, resume=resume, verbose=not quiet)
     label = f"{model_label(config)} {protocol.upper()} on {config.dataset_label}"

@@ -36,6 +36,7 @@ def train(
     overrides: dict[str, Any],
 ) -> None:
     """Train ITEACH-Net (or the TS / PRE ablations) and report the UME table on the test split."""
+    from iteach_app.data_paths import absolute_paths
     from iteach_app.training import distributed
     from iteach_app.training.preflight import check_run_name
     from iteach_app.training.run_folder import RunFolder, run_dir_for
@@ -52,10 +53,17 @@ def train(
         ]
         extra = (("--config", config_file), ("--fold", fold), ("--seed", seed), ("--name", name))
         given += [flag for flag, value in extra if value is not None]
+        extend = "; a run is not extended: train a new run with more --epochs"
+        extend = extend if "--epochs" in given else ""
         if given:
             raise ConfigError(
                 f"--resume continues {resume} with its own config.toml; drop "
-                f"{', '.join(given)} (only --device and --threads apply)"
+                f"{', '.join(given)} (only --device and --threads apply"
+                + (
+                    "; a run is not extended: train a new run with more --epochs)"
+                    if "--epochs" in given
+                    else ")"
+                )
             )
         config = RunFolder(resume).read_config()
         changes = {k: overrides[k] for k in UNHASHED if overrides.get(k) is not None}
@@ -72,7 +80,8 @@ def train(
             "seed": seeds[0] if seeds else None,
         }
         source = str(config_file) if config_file is not None else "options"
-        configs = expand(resolve(file_values, overrides, source=source), folds, seeds)
+        config = absolute_paths(resolve(file_values, overrides, source=source))
+        configs = expand(config, folds, seeds)
         jobs = [(c, run_dir_for(c, out, name, len(configs) > 1), False) for c in configs]
     results = _train_jobs(jobs, info, quiet)
     if len(results) > 1 and info.is_main:

@@ -18,9 +18,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import PurePath
 from typing import Any, Literal, get_args
 
-from iteach_app.model.iteach import EcceInput, EcceKind
-from its_distill import PAPER_LAYER_WEIGHTS
-from missing_modality import DEFAULT_RATES
+# The schema is read by every command's --help, so it imports no torch-based package: these
+# restate the packages' own constants (tests/iteach/test_cli_startup.py checks they agree).
+EcceKind = Literal["full", "global", "none"]
+EcceInput = Literal["projected", "features"]
+PAPER_LAYER_WEIGHTS: tuple[float, ...] = (0.5, 0.1, 0.05)  # its_distill.PAPER_LAYER_WEIGHTS
+DEFAULT_RATES: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)  # missing_modality's
 
 Framework = Literal["its", "ts", "pre"]
 ModelName = Literal["iteach", "ae", "cra", "mmin", "gcnet", "cpm"]

@@ -26,6 +26,7 @@ def validate(c: TrainConfig) -> TrainConfig:
             raise ConfigError("give either synthetic or data + dataset, not both")
         if c.fold is not None:
             raise ConfigError("fold applies to IEMOCAP data only, not to synthetic data")
+        _check_modality_names(c.synthetic_dims, "synthetic_dims", f"synthetic {c.synthetic}")
     else:
         if c.data is None or c.dataset is None:
             raise ConfigError(
@@ -34,6 +35,7 @@ def validate(c: TrainConfig) -> TrainConfig:
             )
         if not c.features:
             raise ConfigError("features is empty: give e.g. text=minilm-384-UTT")
+        _check_modality_names(c.features, "features", c.dataset)
         if c.fold is not None and not c.dataset.startswith("IEMOCAP"):
             raise ConfigError(f"fold applies to IEMOCAP only; {c.dataset} has fixed splits")
     _check_models(c)
@@ -54,6 +56,21 @@ def validate(c: TrainConfig) -> TrainConfig:
         raise ConfigError(f"eval_rates repeats {repeated[0]:g}: give each missing rate once")
     _check_schedule(c.mask_schedule)
     return c
+
+
+# The modalities of the GCNet releases and of the built-in synthetic sets; your own
+# conversations name theirs freely.
+RELEASE_MODALITIES = ("text", "audio", "video")
+
+
+def _check_modality_names(pairs: dict, field: str, source: str) -> None:
+    """A modality name the data does not have (a typo such as ``txt``) is an error naming them."""
+    unknown = [name for name in pairs if name not in RELEASE_MODALITIES]
+    if unknown:
+        raise ConfigError(
+            f"{field}: {unknown[0]!r} is not a modality of {source}; valid names: "
+            f"{', '.join(RELEASE_MODALITIES)}"
+        )
 
 
 def _check_conversations(c: TrainConfig) -> None:

@@ -1,69 +1,63 @@
 """Raw text, audio and video to per-utterance feature files for `iteach-app train --features`.
 
-Needs the ``features`` extra (``pip install 'iteach-app[features]'``); the heavy packages are
-imported only when a model is loaded or a file decoded, so this package imports without them.
+Needs the ``features`` extra (``pip install 'iteach-app[features]'``). The public names load on
+first use (module ``__getattr__``), so importing this package or its errors (as the CLI does for
+--help) imports neither numpy, torch nor the extra's packages.
 """
 
-from iteach_app.extract.absent import Absences, RowError, extract_rows
-from iteach_app.extract.audio import (
-    AUDIO_DIM,
-    EXTRACTORS,
-    audio_dim,
-    extract_audio,
-    extract_egemaps,
-    read_wav,
-)
-from iteach_app.extract.decode import read_audio, sample_frames
-from iteach_app.extract.errors import FeatureError, MissingExtraError
-from iteach_app.extract.face import EXPRESSION_NAMES, FRAME_DIM, FaceModel, frame_features
-from iteach_app.extract.librosa_set import LIBROSA_DIM
-from iteach_app.extract.npz import read_vectors, write_vectors
-from iteach_app.extract.rows import MediaRow, read_media_rows
-from iteach_app.extract.sidecar import read_sidecar, sidecar_path, write_sidecar
-from iteach_app.extract.table import read_column, read_paths
-from iteach_app.extract.text import (
-    MODEL_PACKAGE,
-    TEXT_DIM,
-    embed_texts,
-    load_text_model,
-    text_model_info,
-)
-from iteach_app.extract.video import VIDEO_DIM, extract_video, pool_frames
+from __future__ import annotations
 
-__all__ = [
-    "AUDIO_DIM",
-    "EXPRESSION_NAMES",
-    "EXTRACTORS",
-    "FRAME_DIM",
-    "LIBROSA_DIM",
-    "MODEL_PACKAGE",
-    "TEXT_DIM",
-    "VIDEO_DIM",
-    "Absences",
-    "FaceModel",
-    "FeatureError",
-    "MediaRow",
-    "MissingExtraError",
-    "RowError",
-    "audio_dim",
-    "embed_texts",
-    "extract_audio",
-    "extract_egemaps",
-    "extract_rows",
-    "extract_video",
-    "frame_features",
-    "load_text_model",
-    "pool_frames",
-    "read_audio",
-    "read_column",
-    "read_media_rows",
-    "read_paths",
-    "read_sidecar",
-    "read_vectors",
-    "read_wav",
-    "sample_frames",
-    "sidecar_path",
-    "text_model_info",
-    "write_sidecar",
-    "write_vectors",
-]
+import importlib
+from typing import Any
+
+_HOMES = {
+    "AUDIO_DIM": "audio",
+    "Absences": "absent",
+    "EXPRESSION_NAMES": "face",
+    "EXTRACTORS": "audio",
+    "FRAME_DIM": "face",
+    "FaceModel": "face",
+    "FeatureError": "errors",
+    "LIBROSA_DIM": "librosa_set",
+    "MODEL_PACKAGE": "text",
+    "MediaRow": "rows",
+    "MissingExtraError": "errors",
+    "RowError": "absent",
+    "TEXT_DIM": "text",
+    "VIDEO_DIM": "video",
+    "audio_dim": "audio",
+    "embed_texts": "text",
+    "extract_audio": "audio",
+    "extract_egemaps": "audio",
+    "extract_rows": "absent",
+    "extract_video": "video",
+    "frame_features": "face",
+    "load_text_model": "text",
+    "pool_frames": "video",
+    "read_audio": "decode",
+    "read_column": "table",
+    "read_media_rows": "rows",
+    "read_paths": "table",
+    "read_sidecar": "sidecar",
+    "read_vectors": "npz",
+    "read_wav": "audio",
+    "sample_frames": "decode",
+    "sidecar_path": "sidecar",
+    "text_model_info": "text",
+    "write_sidecar": "sidecar",
+    "write_vectors": "npz",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

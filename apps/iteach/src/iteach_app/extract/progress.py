@@ -1,19 +1,8 @@
-"""The progress bar that extraction shows: description, bar, done / total, elapsed time."""
+"""The progress bar that extraction shows: the app's one bar (description, bar, done / total,
+elapsed and remaining time)."""
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from iteach_app.progress import progress_bar
 
-
-def progress_bar(show: bool, console: Console | None = None) -> Progress:
-    """A transient rich progress bar on stderr; ``show=False`` draws nothing."""
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console or Console(stderr=True),
-        disable=not show,
-        transient=True,
-    )
+__all__ = ["progress_bar"]

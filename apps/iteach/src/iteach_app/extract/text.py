@@ -39,7 +39,18 @@ def load_text_model(device: str | None = None, model: str | None = None) -> Any:
         raise FeatureError(
             f"{MODEL_PACKAGE} is installed without its weights ({folder}); reinstall it"
         )
+    _quiet_transformers()
     return SentenceTransformer(str(folder), device=device, local_files_only=True)
+
+
+def _quiet_transformers() -> None:
+    """No tqdm "Loading weights" bar from transformers: it would leave its frames in logs (the
+    command shows its own progress bar)."""
+    try:
+        from transformers.utils import logging as transformers_logging
+    except ImportError:  # sentence-transformers without transformers cannot load anyway
+        return
+    transformers_logging.disable_progress_bar()
 
 
 def _load_other(model: str, device: str | None) -> Any:
@@ -50,6 +61,7 @@ def _load_other(model: str, device: str | None) -> Any:
         raise MissingExtraError("sentence-transformers", "text features") from None
     folder = Path(model).expanduser()
     source = str(folder) if folder.is_dir() else model
+    _quiet_transformers()
     try:
         return SentenceTransformer(source, device=device, local_files_only=True)
     except (OSError, ValueError) as err:

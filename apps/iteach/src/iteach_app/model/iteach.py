@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Literal, get_args
+from typing import get_args
 
 import torch
-from timm.layers import LayerNorm
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from ecce import ECCE, to_sdpa_mask
+from iteach_app.config.schema import EcceInput, EcceKind
 from iteach_app.model.inputs import check_inputs
 from iteach_app.model.layers import AttentionMixer, EncoderLayer, NASMixer, Router
 from iteach_app.model.layers.chunked import QUERY_CHUNK
+from iteach_app.model.layers.common import LayerNorm
 from iteach_app.model.layers.dropout import use_fast_dropout
 from iteach_app.model.layers.fusion import CrossAttention
 from iteach_app.model.layers.packing import pack, real_rows, unpack
@@ -21,9 +22,7 @@ from iteach_app.model.layers.standardize import FeatureStandardizer
 from iteach_app.model.registry import register_model
 
 MIXERS: dict[str, type[nn.Module]] = {"attention": AttentionMixer, "nas": NASMixer}
-EcceKind = Literal["full", "global", "none"]
 ECCE_KINDS: tuple[str, ...] = get_args(EcceKind)
-EcceInput = Literal["projected", "features"]
 ECCE_INPUTS: tuple[str, ...] = get_args(EcceInput)
 
 

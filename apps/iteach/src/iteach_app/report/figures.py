@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import textwrap
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from torch import nn
 
 from iteach_app.io import atomic_write_bytes
@@ -31,6 +33,12 @@ def save_png_atomic(figure: Figure, path: str | Path, dpi: int = 120) -> Path:
     figure.savefig(buffer, format="png", dpi=dpi)
     atomic_write_bytes(path, buffer.getvalue())
     return Path(path)
+
+
+def _wrap(text: str, width: int = 55) -> str:
+    """Each line of a title wrapped at ``width`` characters, so a long model name never runs off
+    the figure."""
+    return "\n".join(textwrap.fill(line, width) or line for line in text.splitlines())
 
 
 @contextlib.contextmanager
@@ -55,6 +63,15 @@ def plot_confusion_per_rate(
     """One confusion matrix per missing rate of a classification `result` (rows = true class,
     colour = row-normalised fraction with its colour bar, text = count), under `title` (e.g. the
     model and dataset); saved as a PNG at `path`."""
+    return save_png_atomic(confusion_figure(result, class_names, title=title), path)
+
+
+def confusion_figure(
+    result: UMEResult, class_names: Sequence[str] | None = None, *, title: str | None = None
+) -> Figure:
+    """The figure of `plot_confusion_per_rate`. Class names label the first column's rows and
+    the bottom row's columns only (slanted, anchored at their tick), so neighbouring panels'
+    labels never collide."""
     if result.confusion is None:
         raise ValueError(
             f"result has no confusion matrices (task={result.task!r}): only classification "
@@ -69,13 +86,15 @@ def plot_confusion_per_rate(
         )
     cols = min(4, len(matrices))
     rows = math.ceil(len(matrices) / cols)
-    figure = Figure(figsize=(3.0 * cols, 2.9 * rows), layout="constrained")
+    figure = Figure(figsize=(2.6 * cols + 1.6, 2.6 * rows + 1.2), layout="constrained")
     axes_grid = figure.subplots(rows, cols, squeeze=False)
     image = None
     for index, axes in enumerate(axes_grid.flat):
         if index >= len(matrices):
             axes.set_axis_off()
             continue
+        col = index % cols
+        bottom = index + cols >= len(matrices)
         matrix = matrices[index]
         fractions = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
         image = axes.imshow(fractions, cmap="Blues", vmin=0.0, vmax=1.0)
@@ -83,14 +102,25 @@ def plot_confusion_per_rate(
             colour = "white" if fractions[i, j] > 0.5 else "black"
             axes.text(j, i, str(count), ha="center", va="center", fontsize=7, color=colour)
         axes.set_title(f"missing rate {result.rates[index]:g}", fontsize=9)
-        axes.set_xticks(range(num_classes), names, fontsize=7, rotation=45)
-        axes.set_yticks(range(num_classes), names, fontsize=7)
-        axes.set_xlabel("predicted", fontsize=8)
-        axes.set_ylabel("true", fontsize=8)
+        axes.set_xticks(range(num_classes), names if bottom else [], fontsize=7)
+        axes.set_yticks(range(num_classes), names if col == 0 else [], fontsize=7)
+        _slant_x_labels(axes)
+        if bottom:
+            axes.set_xlabel("predicted", fontsize=8)
+        if col == 0:
+            axes.set_ylabel("true", fontsize=8)
     figure.colorbar(image, ax=axes_grid, shrink=0.8, label="fraction of the true class")
     if title:
-        figure.suptitle(title, fontsize=10)
-    return save_png_atomic(figure, path)
+        figure.suptitle(_wrap(title, 30 * cols), fontsize=10)
+    return figure
+
+
+def _slant_x_labels(axes: Any) -> None:
+    """Slant the x tick labels by 45 degrees, each ending at its tick."""
+    for label in axes.get_xticklabels():
+        label.set_rotation(45)
+        label.set_ha("right")
+        label.set_rotation_mode("anchor")
 
 
 def plot_ecce_heatmap(
@@ -130,10 +160,12 @@ def plot_ecce_heatmap(
     ids = getattr(batch, "ids", None)
     name = ids[conversation] if ids else f"conversation {conversation}"
     which = "mean over heads" if head is None else f"head {head}"
-    heading = f"{title}\n" if title else ""
+    heading = f"{_wrap(title)}\n" if title else ""
     axes.set_title(f"{heading}ECCE bias, {modality}, {which}\n{name}", fontsize=9)
     axes.set_xlabel("utterance j")
     axes.set_ylabel("utterance i")
+    for axis in (axes.xaxis, axes.yaxis):
+        axis.set_major_locator(MaxNLocator(integer=True))
     return save_png_atomic(figure, path)
 
 
@@ -206,7 +238,23 @@ def plot_tsne(
         states, labels = states[keep], labels[keep]
     perplexity = float(min(30.0, (len(states) - 1) / 3))
     points = TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(states)
-    figure = Figure(figsize=(5.0, 4.3), layout="constrained")
+    figure = tsne_figure(
+        points, labels, class_names=class_names, missing_rate=missing_rate, title=title
+    )
+    return save_png_atomic(figure, path)
+
+
+def tsne_figure(
+    points: np.ndarray,
+    labels: np.ndarray,
+    *,
+    class_names: Sequence[str] | None = None,
+    missing_rate: float = 0.0,
+    title: str | None = None,
+) -> Figure:
+    """The figure of `plot_tsne` from its 2-D `points` (N, 2) and `labels` (N,): classes by
+    colour with the legend beside the axes (never over a point), or a colour bar of values."""
+    figure = Figure(figsize=(6.0, 4.3), layout="constrained")
     axes = figure.add_subplot()
     if np.issubdtype(labels.dtype, np.floating):
         image = axes.scatter(points[:, 0], points[:, 1], c=labels, cmap="coolwarm", s=6)
@@ -216,16 +264,16 @@ def plot_tsne(
             chosen = labels == label
             name = _class_name(int(label), class_names)
             axes.scatter(points[chosen, 0], points[chosen, 1], s=6, label=name)
-        axes.legend(title="class", fontsize=7, markerscale=2)
-    heading = f"{title}\n" if title else ""
+        figure.legend(loc="outside right upper", title="class", fontsize=7, markerscale=2)
+    heading = f"{_wrap(title)}\n" if title else ""
     axes.set_title(
-        f"{heading}t-SNE of last hidden states ({len(states)} utterances), "
+        f"{heading}t-SNE of last hidden states ({len(points)} utterances),\n"
         f"missing rate {missing_rate:g}",
         fontsize=9,
     )
     axes.set_xticks([])
     axes.set_yticks([])
-    return save_png_atomic(figure, path)
+    return figure
 
 
 def _class_name(label: int, class_names: Sequence[str] | None) -> str:

@@ -11,7 +11,14 @@ from dataclasses import asdict
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from iteach_app.training import distributed
 from iteach_app.training.evaluation import evaluate_student
@@ -182,6 +189,9 @@ class ProgressDisplay(Callback):
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[loss]}"),
             console=console,
             disable=not shown,
             transient=True,
@@ -195,17 +205,19 @@ class ProgressDisplay(Callback):
 
     def on_train_begin(self, loop: TrainLoop) -> None:
         self.progress.start()
-        self.epochs_task = self.progress.add_task("epochs", total=loop.config.epochs)
+        self.epochs_task = self.progress.add_task("epochs", total=loop.config.epochs, loss="")
         self.progress.update(self.epochs_task, completed=loop.state.epoch)
 
     def on_epoch_begin(self, loop: TrainLoop) -> None:
         self.steps_task = self.progress.add_task(
-            f"epoch {loop.state.epoch + 1}", total=loop.num_batches
+            f"epoch {loop.state.epoch + 1}", total=loop.num_batches, loss=""
         )
         self.progress.update(self.steps_task, completed=loop.state.step)
 
     def on_step_end(self, loop: TrainLoop) -> None:
-        self.progress.update(self.steps_task, completed=loop.state.step)
+        sums = loop.state.sums
+        loss = f"loss {sums['loss'] / sums['steps']:.4f}" if sums.get("steps") else ""
+        self.progress.update(self.steps_task, completed=loop.state.step, loss=loss)
 
     def on_epoch_end(self, loop: TrainLoop, record: dict[str, Any]) -> None:
         star = " *" if record["best"] else ""

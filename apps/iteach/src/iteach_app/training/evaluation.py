@@ -87,7 +87,7 @@ def load_trained(
     """Rebuild a run's data and models and load its best (or last) weights, validated."""
     folder = RunFolder(run_dir)
     config = folder.read_config()
-    data = build_splits(config)
+    data = build_splits(folder.data_config(config))
     model = build_framework(config, data.modality_dims, data.out_dim, data.task)
     restore_model(model, folder.load(which, config, model.state_dict()))
     target = device_for(device if device != "auto" else config.device, DistInfo())

@@ -19,7 +19,7 @@ from iteach_app.config import TrainConfig
 from iteach_app.data import DataBundle, collate
 from iteach_app.training import distributed
 from iteach_app.training.distributed import DistInfo
-from iteach_app.training.optim import Criterion, LRSchedule
+from iteach_app.training.optim import Criterion, LambdaLR, LRSchedule
 from iteach_app.training.plans import epoch_batches
 from iteach_app.training.precision import autocast
 from iteach_app.training.step import run_step
@@ -78,6 +78,7 @@ class TrainLoop:
         self.device, self.dist, self.state = device, dist, state
         self.callbacks = list(callbacks)
         self.lr_schedule, self.criterion = lr_schedule, criterion
+        self.lr_scheduler: LambdaLR | None = None
         self.num_batches = 0
         self.step_function = run_step  # a callback may swap it for a phase (MMIN pre-training)
         self.stop_reason: str | None = None
@@ -94,6 +95,8 @@ class TrainLoop:
     def run(self) -> TrainState:
         """Train (or continue) to ``config.epochs`` epochs, or until a callback asks to stop."""
         self.fire("on_train_begin")
+        if self.lr_schedule is not None:
+            self.lr_scheduler = self.lr_schedule.scheduler(self.optimizer, self.state.global_step)
         while self.state.epoch < self.config.epochs and self.stop_reason is None:
             self._train_epoch()
             self._end_epoch()
@@ -125,9 +128,9 @@ class TrainLoop:
             result.loss.backward()
             if config.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
-            if self.lr_schedule is not None:
-                self.lr_schedule.apply(self.optimizer, state.global_step)
             self.optimizer.step()
+            if self.lr_scheduler is not None:
+                self.lr_scheduler.step()
             for key, value in {**result.logs, "rate": result.rate, "steps": 1.0}.items():
                 state.sums[key] = state.sums.get(key, 0.0) + value
             state.step = step + 1

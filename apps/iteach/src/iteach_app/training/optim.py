@@ -1,8 +1,9 @@
 """The optimisation recipe: AdamW groups, the per-step learning-rate schedule (linear warm-up,
 then constant or cosine decay) and the classification criterion (label smoothing, class weights).
 
-The schedule is a pure function of the optimiser step, applied to each group's ``base_lr``
-before every step, so a resumed run needs no scheduler state beyond its global step.
+The schedule is a pure function of the optimiser step, run by torch's ``LambdaLR`` from each
+group's ``base_lr``; a resumed run builds the scheduler at its global step, so it needs no
+scheduler state beyond that step.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.lr_scheduler import LambdaLR
 
 from iteach_app.config import TrainConfig
 from its_distill import InvertedTeacherStudent, ITSOutput
@@ -67,11 +69,14 @@ class LRSchedule:
         progress = min((step - self.warmup_steps) / span, 1.0)
         return 0.5 * (1.0 + math.cos(math.pi * progress))
 
-    def apply(self, optimizer: torch.optim.Optimizer, step: int) -> None:
-        """Set each group's lr to its base_lr times ``factor(step)``."""
-        factor = self.factor(step)
+    def scheduler(self, optimizer: torch.optim.Optimizer, step: int = 0) -> LambdaLR:
+        """torch's ``LambdaLR`` of ``factor`` over each group's ``base_lr``, positioned at the
+        optimiser step numbered ``step`` (0 for a new run, the global step for a resumed one):
+        the groups' lr is ``base_lr * factor(step)`` now, and ``scheduler.step()`` after each
+        optimiser step moves to the next."""
         for group in optimizer.param_groups:
-            group["lr"] = group["base_lr"] * factor
+            group["initial_lr"] = group["base_lr"]
+        return LambdaLR(optimizer, self.factor, last_epoch=step - 1)
 
 
 MAX_WARMUP_STEPS = 1000  # warm-up long enough for AdamW's moments; a fraction of a huge

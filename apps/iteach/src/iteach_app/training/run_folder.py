@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from iteach_app.config import ConfigError, TrainConfig, load_toml, resolve, to_toml
+from iteach_app.data_paths import locate_data, relative_paths
 from iteach_app.io import atomic_write_text
 from iteach_app.training.checkpoint import (
     Checkpoint,
@@ -29,6 +30,7 @@ from missing_modality import UMEResult, plot_ume
 
 TEST_SUFFIX = "selected-on-TEST"
 SELECTION_METRIC = {"classification": "waf", "regression": "binary_waf"}
+RELATIVE_DATA_KEY = "data_paths_relative_to_run"
 
 
 class RunFolderError(ValueError):
@@ -153,10 +155,25 @@ class RunFolder:
 
     # ------------------------------------------------------------------ files
     def write_config(self, config: TrainConfig) -> None:
-        """config.toml and config.json (with the config hash)."""
+        """config.toml and config.json (with the config hash and, where the run reads files,
+        their paths relative to this folder: the fallback of `data_config`)."""
         atomic_write_text(self.config_toml, to_toml(config))
         payload = {"config_hash": config.config_hash(), **config.to_dict()}
+        relative = relative_paths(config, self.path)
+        if relative:
+            payload[RELATIVE_DATA_KEY] = relative
         atomic_write_text(self.config_json, json.dumps(payload, indent=2) + "\n")
+
+    def data_config(self, config: TrainConfig) -> TrainConfig:
+        """``config`` with data paths that moved found again beside this folder (the relative
+        paths config.json recorded); only for reading data: the run's hash stays the recorded
+        config's."""
+        try:
+            recorded = json.loads(self.config_json.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return config
+        relative = recorded.get(RELATIVE_DATA_KEY) if isinstance(recorded, dict) else None
+        return locate_data(config, self.path, relative) if isinstance(relative, dict) else config
 
     def read_config(self) -> TrainConfig:
         """The config the run was written with (its config.toml)."""

@@ -39,7 +39,7 @@ class FastDropout(nn.Dropout):
 
 
 def use_fast_dropout(module: nn.Module) -> int:
-    """Replace every plain `nn.Dropout` inside ``module`` (e.g. timm's Mlp) by a `FastDropout` of
+    """Replace every plain `nn.Dropout` inside ``module`` (e.g. the Mlp's) by a `FastDropout` of
     the same `p`; returns how many were replaced. Parameters and state dict are untouched."""
     replaced = 0
     for parent in module.modules():

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import torch
-from timm.layers import DropPath, LayerNorm
 from torch import nn
 
 from iteach_app.model.layers.chunked import QUERY_CHUNK
+from iteach_app.model.layers.common import DropPath, LayerNorm
 from iteach_app.model.layers.masking import masked_attention
 
 

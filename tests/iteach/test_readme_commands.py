@@ -1,0 +1,71 @@
+"""The app README's command block runs top to bottom as a stranger would: no two `train` lines
+write the same run folder, and each `compare` pools runs of one dataset only. Its examples name
+the data `DATA/` (the user's copy), never the developers' `../shared/data`."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import shlex
+from pathlib import Path
+
+from iteach_app.config import parse_pairs, resolve
+from iteach_app.training.run_folder import run_name
+from iteach_app.training.sweep import parse_int_list
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "apps" / "iteach" / "README.md"
+READMES = [ROOT / "README.md", README, *sorted((ROOT / "packages").glob("*/README.md"))]
+
+
+def _commands() -> list[list[str]]:
+    text = README.read_text()
+    block = text[text.index("## Commands") :]
+    block = re.search(r"```bash\n(.*?)```", block, flags=re.DOTALL).group(1)
+    joined = re.sub(r"\\\n\s*", " ", block)
+    lines = [line.split("  #")[0].strip() for line in joined.splitlines()]
+    return [shlex.split(line)[1:] for line in lines if line.startswith("iteach-app ")]
+
+
+def _train_runs(args: list[str]) -> list[str]:
+    """The run folder names a README `train` line writes (without --resume)."""
+    options, index = {}, 0
+    while index < len(args):
+        key = args[index].removeprefix("--").replace("-", "_")
+        options[key] = args[index + 1]
+        index += 2
+    if "name" in options:
+        return [options["name"]]
+    seeds = parse_int_list(options.pop("seed", None), "seed") or [0]
+    fold = options.pop("fold", None)
+    overrides = {k: v for k, v in options.items() if k != "out"}
+    if "features" in overrides:
+        overrides["features"] = parse_pairs(overrides["features"])
+    overrides["epochs"] = int(overrides.get("epochs", 1))
+    names = []
+    for seed in seeds:
+        config = resolve(overrides={**overrides, "seed": seed, "fold": fold and int(fold)})
+        names.append(run_name(config))
+    return names
+
+
+def test_readme_train_lines_write_distinct_run_folders_and_compare_pools_one_dataset() -> None:
+    written: list[str] = []
+    commands = _commands()
+    for args in commands:
+        if args[0] == "train" and "--resume" not in args:
+            written += _train_runs(args[1:])
+    assert len(written) == len(set(written)), f"README train lines collide: {written}"
+    for args in commands:
+        if args[0] != "compare":
+            continue
+        patterns = [a.removeprefix("runs/") for a in args[1:] if a.startswith("runs/")]
+        matched = {name for name in written for p in patterns if fnmatch.fnmatch(name, p)}
+        assert matched, f"compare {patterns} matches no README run"
+        datasets = {name.split("-its-")[0].split("-ts-")[0].split("-gcnet-")[0] for name in matched}
+        assert len(datasets) == 1, f"compare {patterns} mixes datasets: {sorted(matched)}"
+
+
+def test_readme_examples_name_the_users_data_folder() -> None:
+    for path in READMES:
+        assert "../shared/data" not in path.read_text(), f"{path.relative_to(ROOT)}"
