@@ -264,6 +264,15 @@ class TrainConfig:
             neutral=0,
         ),
     )
+    bucket_forward: bool = field(
+        default=True,
+        metadata=meta(
+            "run each batch's conversations in a few length buckets, each padded to its own "
+            "longest (same batches and losses, less padded work; ITEACH-Net models only)",
+            "optim",
+            hashed=False,
+        ),
+    )
     length_aware: bool = field(
         default=False,
         metadata=meta(
