@@ -285,6 +285,15 @@ class TrainConfig:
     threads: int | None = field(
         default=None, metadata=meta("torch CPU threads", "run", gt=0, hashed=False)
     )
+    audit: bool = field(
+        default=True,
+        metadata=meta(
+            "print the modality audit (a linear probe per modality) before training; cached "
+            "per data, so only the first run on a dataset pays for it",
+            "run",
+            hashed=False,
+        ),
+    )
     checkpoint_every: int = field(
         default=25, metadata=meta("resumable checkpoint every N steps (0: epoch ends)", "run", ge=0)
     )
