@@ -146,9 +146,11 @@ print(json.dumps(out))
 """
 
 
-def measure(tree: Path, threads: int, settings: dict, repeats: int) -> dict:
-    """MEASURE run on ``tree``'s sources in a fresh interpreter (best of ``repeats`` each)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(tree / s) for s in SOURCES)}
+def measure(tree: Path, threads: int, settings: dict, repeats: int, extra_path: str = "") -> dict:
+    """MEASURE run on ``tree``'s sources (then ``extra_path``) in a fresh interpreter (best of
+    ``repeats`` each)."""
+    paths = [str(tree / s) for s in SOURCES] + ([extra_path] if extra_path else [])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     env["OMP_NUM_THREADS"] = str(threads)
     out = subprocess.run(
         [
@@ -234,6 +236,12 @@ def main() -> None:
     )
     parser.add_argument("--bf16", action="store_true", help="also bf16 autocast")
     parser.add_argument(
+        "--ref-path",
+        default=os.environ.get("ITEACH_REF_PATH", ""),
+        help="extra import path for the ref's dependencies that this tree no longer has (7597c5f "
+        "needs einops: pip install --target /tmp/ref-deps einops; --ref-path /tmp/ref-deps)",
+    )
+    parser.add_argument(
         "--fixed-cost",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -268,7 +276,8 @@ def main() -> None:
         )
         try:
             before = {
-                label: measure(old, args.threads, s, args.repeats) for label, s in refs.items()
+                label: measure(old, args.threads, s, args.repeats, args.ref_path)
+                for label, s in refs.items()
             }
             after = {
                 label: measure(ROOT, args.threads, s, args.repeats) for label, s in variants.items()
