@@ -221,6 +221,22 @@ def print_fixed(costs: dict[str, dict]) -> None:
         print(f"| {label} | {cells} | {m['process']:.2f} | {fixed:.2f} |")
 
 
+ROWS: dict[str, tuple[str, dict]] = {
+    "ref32": ("before ({ref}), batch 32", {}),
+    "ref8": ("before ({ref}), batch 8", {"ref_batch": 8}),
+    "buckets": ("this tree, paper recipe (batch 32), buckets (default)", {}),
+    "padded": ("this tree, batch 32, padded (--no-bucket-forward)", {"bucket_forward": False}),
+    "length_aware": ("this tree, batch 32, length_aware + buckets", {"length_aware": True}),
+    "batch8": ("this tree, default recipe (batch 8), buckets", {"preset": "default"}),
+    "batch8_padded": (
+        "this tree, default recipe (batch 8), padded",
+        {"preset": "default", "bucket_forward": False},
+    ),
+    "bf16": ("this tree, batch 32, bf16", {"precision": "bf16"}),
+}
+BF16_ONLY = ("bf16",)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ref", default="7597c5f", help="git ref of the code to compare with")
@@ -235,6 +251,9 @@ def main() -> None:
         help="also padded, length-aware and the default recipe (batch 8) (default on)",
     )
     parser.add_argument("--bf16", action="store_true", help="also bf16 autocast")
+    parser.add_argument(
+        "--rows", default="", help=f"comma-separated rows to measure: ref32 and any of {list(ROWS)}"
+    )
     parser.add_argument(
         "--ref-path",
         default=os.environ.get("ITEACH_REF_PATH", ""),
@@ -251,23 +270,21 @@ def main() -> None:
     if not (DATA / "IEMOCAP").is_dir():
         print(f"skipped: real data not found at {DATA} (set ITEACH_SHARED_DATA)")
         return
-    refs = {f"before ({args.ref}), batch 32": {}}
-    variants = {"this tree, paper recipe (batch 32), buckets (default)": {}}
-    if args.variants:
-        refs[f"before ({args.ref}), batch 8"] = {"ref_batch": 8}
-        variants.update(
-            {
-                "this tree, batch 32, padded (--no-bucket-forward)": {"bucket_forward": False},
-                "this tree, batch 32, length_aware + buckets": {"length_aware": True},
-                "this tree, default recipe (batch 8), buckets": {"preset": "default"},
-                "this tree, default recipe (batch 8), padded": {
-                    "preset": "default",
-                    "bucket_forward": False,
-                },
-            }
-        )
-    if args.bf16:
-        variants["this tree, batch 32, bf16"] = {"precision": "bf16"}
+    chosen = args.rows.split(",") if args.rows else [k for k in ROWS if k not in BF16_ONLY]
+    if not args.rows and not args.variants:
+        chosen = ["ref32", "buckets"]
+    if args.bf16 and "bf16" not in chosen:
+        chosen.append("bf16")
+    unknown = [key for key in chosen if key not in ROWS]
+    if unknown or "ref32" not in chosen:
+        raise SystemExit(f"--rows: give ref32 and any of {', '.join(ROWS)} (got {args.rows!r})")
+    refs, variants = {}, {}
+    for key in chosen:
+        label, settings = ROWS[key]
+        if key.startswith("ref"):
+            refs[label.format(ref=args.ref)] = settings
+        else:
+            variants[label] = settings
     with tempfile.TemporaryDirectory(prefix="iteach-ref-") as tmp:
         old = Path(tmp) / "tree"
         subprocess.run(
@@ -299,7 +316,8 @@ def main() -> None:
     for label, m in {**before, **after}.items():
         print(row(label, m))
     for label, m in after.items():
-        base = before[f"before ({args.ref}), batch 8"] if "batch 8" in label else first
+        batch8 = before.get(f"before ({args.ref}), batch 8")
+        base = batch8 if "batch 8" in label and batch8 is not None else first
         print(
             f"{label} vs before at the same batch size: ITS x{base['its'] / m['its']:.2f} "
             f"faster, PRE x{base['pre'] / m['pre']:.2f}, UME x{base['ume'] / m['ume']:.2f}, "
