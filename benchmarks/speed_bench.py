@@ -1,14 +1,18 @@
-"""Throughput before and after issue 18, measured back to back in one run: seconds per training
-epoch (ITS, PRE), utterances/s, UME evaluation of all rates on the test split, and student
+"""Throughput before and after, measured back to back in one run: seconds per training epoch
+(ITS, PRE), utterances/s, UME evaluation of all eight rates on the test split, and student
 inference latency per conversation, for this tree and for a git ref (default 7597c5f, the code
-before issue 18) checked out into a temporary `git worktree`.
+before the throughput work) checked out into a temporary `git worktree`; then the fixed cost of
+a short `train` run on this tree, phase by phase (benchmarks/fixed_cost.py).
 
 Shapes: the real IEMOCAP 6-class fold-5 conversations (lengths, labels) with random features at
-the paper's widths (text 1024, audio 512, video 1024); batch 32. Each tree runs MEASURE in its
-own subprocess with PYTHONPATH on that tree's package sources; MEASURE uses only APIs both
-trees have, and the new batch plans (budget, length-aware) where the tree has them.
+the paper's widths (text 1024, audio 512, video 1024). Rows: the paper's recipe (batch 32) and
+the default recipe (batch 8), each with length buckets (this tree's default) and padded
+(`bucket_forward` off), length-aware batching, and the ref at both batch sizes. Each tree runs
+MEASURE in its own subprocess with PYTHONPATH on that tree's package sources; MEASURE uses only
+APIs both trees have, and the newer settings where the tree has them.
 
     python benchmarks/speed_bench.py [--ref 7597c5f] [--threads 2] [--repeats 3] [--no-variants]
+        [--bf16] [--no-fixed-cost]
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ except ImportError:  # before it (7597c5f)
 
 data, threads, settings = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
 repeats = int(sys.argv[4])
+ref_batch = settings.pop("ref_batch", 32)  # the ref's batch size (it has no presets)
 torch.set_num_threads(threads)
 DIMS = {"text": 1024, "audio": 512, "video": 1024}
 try:
@@ -81,8 +86,10 @@ out = {"utterances": n_train}
 cpu = torch.device("cpu")
 for framework in ("its", "pre"):
     overrides = {"synthetic": "iemocap6", "framework": framework, "student": "nas", "device": "cpu"}
-    if plans is not None:  # the paper's recipe: batch 32, dropout 0.1, no budget, as before
+    if plans is not None:  # the paper's recipe unless settings name another preset
         overrides.update({"preset": "paper", **settings})
+    elif ref_batch != 32:
+        overrides["batch_size"] = ref_batch
     config = resolve(overrides=overrides)
     model = build_framework(config, DIMS, 6, "classification")
     optimizer = build_optimizer(model, config)
@@ -92,7 +99,7 @@ for framework in ("its", "pre"):
         batches = plans.epoch_batches(train, config, 0)
     else:
         order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0)).tolist()
-        batches = [order[i : i + 32] for i in range(0, len(order), 32)]
+        batches = [order[i : i + ref_batch] for i in range(0, len(order), ref_batch)]
     precision = getattr(config, "precision", "32")
     epochs = []
     for _ in range(repeats):
@@ -139,9 +146,11 @@ print(json.dumps(out))
 """
 
 
-def measure(tree: Path, threads: int, settings: dict, repeats: int) -> dict:
-    """MEASURE run on ``tree``'s sources in a fresh interpreter (best of ``repeats`` each)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(tree / s) for s in SOURCES)}
+def measure(tree: Path, threads: int, settings: dict, repeats: int, extra_path: str = "") -> dict:
+    """MEASURE run on ``tree``'s sources (then ``extra_path``) in a fresh interpreter (best of
+    ``repeats`` each)."""
+    paths = [str(tree / s) for s in SOURCES] + ([extra_path] if extra_path else [])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     env["OMP_NUM_THREADS"] = str(threads)
     out = subprocess.run(
         [
@@ -168,13 +177,69 @@ def row(label: str, m: dict) -> str:
     """One table row of a measurement."""
     return (
         f"| {label} | {m['its']:.2f} | {m['utterances'] / m['its']:.0f} | {m['pre']:.2f} | "
-        f"{m['ume']:.2f} | {m['latency_ms']:.1f} |"
+        f"{m['ume']:.2f} | {m['ume'] / m['its']:.2f} | {m['latency_ms']:.1f} |"
     )
+
+
+def fixed_cost(threads: int, repeats: int) -> dict[str, dict]:
+    """benchmarks/fixed_cost.py on this tree: a 1-epoch run with the audit cache cold (once),
+    then warm (best of ``repeats`` by run time), and with --no-audit (once)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(ROOT / s) for s in SOURCES)}
+    env["OMP_NUM_THREADS"] = str(threads)
+    script = str(ROOT / "benchmarks" / "fixed_cost.py")
+
+    def once(cache: str) -> dict:
+        out = subprocess.run(
+            [sys.executable, script, "--threads", str(threads), "--audit-cache", cache],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+        if out.returncode:
+            raise SystemExit(f"fixed_cost.py failed:\n{out.stderr[-3000:]}")
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    cold = once("cold")
+    warm = min((once("warm") for _ in range(repeats)), key=lambda m: m["run"])
+    return {"audit cache cold": cold, "audit cache warm": warm, "--no-audit": once("off")}
+
+
+PHASES = ("import", "load", "audit", "model", "standardiser", "epochs", "validation")
+
+
+def print_fixed(costs: dict[str, dict]) -> None:
+    """The fixed-cost table: seconds per phase; fixed = process - epochs."""
+    names = (*PHASES, "final table", "other")
+    print("\n1-epoch `train` run on IEMOCAP 6-class fold 5 (real text features), this tree:")
+    print("| run | " + " | ".join(names) + " | process | fixed (process - epochs) |")
+    print("|---|" + "---:|" * (len(names) + 2))
+    for label, m in costs.items():
+        cells = " | ".join(f"{m.get(n, 0.0):.2f}" for n in names)
+        fixed = m["process"] - m.get("epochs", 0.0)
+        print(f"| {label} | {cells} | {m['process']:.2f} | {fixed:.2f} |")
+
+
+ROWS: dict[str, tuple[str, dict]] = {
+    "ref32": ("before ({ref}), batch 32", {}),
+    "ref8": ("before ({ref}), batch 8", {"ref_batch": 8}),
+    "buckets": ("this tree, paper recipe (batch 32), buckets (default)", {}),
+    "padded": ("this tree, batch 32, padded (--no-bucket-forward)", {"bucket_forward": False}),
+    "length_aware": ("this tree, batch 32, length_aware + buckets", {"length_aware": True}),
+    "batch8": ("this tree, default recipe (batch 8), buckets", {"preset": "default"}),
+    "batch8_padded": (
+        "this tree, default recipe (batch 8), padded",
+        {"preset": "default", "bucket_forward": False},
+    ),
+    "bf16": ("this tree, batch 32, bf16", {"precision": "bf16"}),
+}
+BF16_ONLY = ("bf16",)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ref", default="7597c5f", help="git ref of the code before issue 18")
+    parser.add_argument("--ref", default="7597c5f", help="git ref of the code to compare with")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--repeats", type=int, default=3, help="timings are the best of this many (noisy machines)"
@@ -183,16 +248,43 @@ def main() -> None:
         "--variants",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="also length-aware batching and bf16 autocast (default on)",
+        help="also padded, length-aware and the default recipe (batch 8) (default on)",
+    )
+    parser.add_argument("--bf16", action="store_true", help="also bf16 autocast")
+    parser.add_argument(
+        "--rows", default="", help=f"comma-separated rows to measure: ref32 and any of {list(ROWS)}"
+    )
+    parser.add_argument(
+        "--ref-path",
+        default=os.environ.get("ITEACH_REF_PATH", ""),
+        help="extra import path for the ref's dependencies that this tree no longer has (7597c5f "
+        "needs einops: pip install --target /tmp/ref-deps einops; --ref-path /tmp/ref-deps)",
+    )
+    parser.add_argument(
+        "--fixed-cost",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also the fixed cost of a 1-epoch run, phase by phase (default on)",
     )
     args = parser.parse_args()
     if not (DATA / "IEMOCAP").is_dir():
         print(f"skipped: real data not found at {DATA} (set ITEACH_SHARED_DATA)")
         return
-    variants = {"this tree (defaults)": {}}
-    if args.variants:
-        variants["this tree, length_aware"] = {"length_aware": True}
-        variants["this tree, bf16"] = {"precision": "bf16"}
+    chosen = args.rows.split(",") if args.rows else [k for k in ROWS if k not in BF16_ONLY]
+    if not args.rows and not args.variants:
+        chosen = ["ref32", "buckets"]
+    if args.bf16 and "bf16" not in chosen:
+        chosen.append("bf16")
+    unknown = [key for key in chosen if key not in ROWS]
+    if unknown or "ref32" not in chosen:
+        raise SystemExit(f"--rows: give ref32 and any of {', '.join(ROWS)} (got {args.rows!r})")
+    refs, variants = {}, {}
+    for key in chosen:
+        label, settings = ROWS[key]
+        if key.startswith("ref"):
+            refs[label.format(ref=args.ref)] = settings
+        else:
+            variants[label] = settings
     with tempfile.TemporaryDirectory(prefix="iteach-ref-") as tmp:
         old = Path(tmp) / "tree"
         subprocess.run(
@@ -200,7 +292,10 @@ def main() -> None:
             check=True,
         )
         try:
-            before = measure(old, args.threads, {}, args.repeats)
+            before = {
+                label: measure(old, args.threads, s, args.repeats, args.ref_path)
+                for label, s in refs.items()
+            }
             after = {
                 label: measure(ROOT, args.threads, s, args.repeats) for label, s in variants.items()
             }
@@ -208,22 +303,28 @@ def main() -> None:
             subprocess.run(
                 ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=False
             )
+    first = next(iter(before.values()))
     print(
-        f"IEMOCAP 6-class fold 5 shapes ({before['utterances']} training utterances), paper "
-        f"widths, batch 32, {args.threads} thread(s), best of {args.repeats}"
+        f"IEMOCAP 6-class fold 5 shapes ({first['utterances']} training utterances), paper "
+        f"widths, {args.threads} thread(s), best of {args.repeats}"
     )
-    print("| code | ITS s/epoch | ITS utt/s | PRE s/epoch | UME 8 rates s | inference ms/conv |")
-    print("|---|---:|---:|---:|---:|---:|")
-    print(row(f"before ({args.ref})", before))
-    for label, m in after.items():
+    print(
+        "| code | ITS s/epoch | ITS utt/s | PRE s/epoch | UME 8 rates s | UME / ITS epoch "
+        "| inference ms/conv |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for label, m in {**before, **after}.items():
         print(row(label, m))
     for label, m in after.items():
+        batch8 = before.get(f"before ({args.ref}), batch 8")
+        base = batch8 if "batch 8" in label and batch8 is not None else first
         print(
-            f"{label} vs before: ITS x{before['its'] / m['its']:.2f} faster, PRE "
-            f"x{before['pre'] / m['pre']:.2f}, UME x{before['ume'] / m['ume']:.2f}, inference "
-            f"x{before['latency_ms'] / m['latency_ms']:.2f}; UME / ITS epoch "
-            f"{m['ume'] / m['its']:.2f}"
+            f"{label} vs before at the same batch size: ITS x{base['its'] / m['its']:.2f} "
+            f"faster, PRE x{base['pre'] / m['pre']:.2f}, UME x{base['ume'] / m['ume']:.2f}, "
+            f"inference x{base['latency_ms'] / m['latency_ms']:.2f}"
         )
+    if args.fixed_cost:
+        print_fixed(fixed_cost(args.threads, args.repeats))
 
 
 if __name__ == "__main__":

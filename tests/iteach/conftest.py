@@ -49,3 +49,17 @@ def tiny_overrides() -> dict[str, Any]:
 def tiny_data() -> DataBundle:
     """The tiny synthetic dataset split once for the session."""
     return build_splits(tiny_config())
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _audit_cache_in_tmp(tmp_path_factory) -> Any:
+    """The modality audit's cache goes to a temporary folder, not the user's cache."""
+    import os
+
+    previous = os.environ.get("ITEACH_CACHE")
+    os.environ["ITEACH_CACHE"] = str(tmp_path_factory.mktemp("iteach-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("ITEACH_CACHE", None)
+    else:
+        os.environ["ITEACH_CACHE"] = previous

@@ -152,7 +152,7 @@ def test_router_weights_after_forward() -> None:
 def test_hidden_layer_paths_hook_fused_states(mixer: str, dims: dict) -> None:
     model = _model(mixer, dims, num_layers=3)
     paths = model.hidden_layer_paths(3)
-    assert paths == ["layers.2.fusion", "layers.1.fusion", "layers.0.fusion"]
+    assert paths == ["taps.2", "taps.1", "taps.0"]
     captured = {}
     modules = dict(model.named_modules())
     handles = [

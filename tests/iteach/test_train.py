@@ -124,7 +124,7 @@ def test_frameworks_build_the_papers_pairs(tiny_data, make_config) -> None:
     its = build_framework(make_config(), dims, out, "classification")
     assert (len(its.teacher.layers), len(its.student.layers)) == (3, 4)
     assert (its.teacher.mixer_kind, its.student.mixer_kind) == ("attention", "nas")
-    assert its.student_layers == ("layers.3.fusion", "layers.2.fusion", "layers.1.fusion")
+    assert its.student_layers == ("taps.3", "taps.2", "taps.1")
     ts = build_framework(make_config(framework="ts"), dims, out, "classification")
     assert (len(ts.teacher.layers), len(ts.student.layers)) == (4, 3)
     pre = build_framework(make_config(framework="pre"), dims, out, "classification")

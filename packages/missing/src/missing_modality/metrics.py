@@ -1,27 +1,18 @@
-"""Metrics over the valid positions of padded (B, L) predictions, computed by scikit-learn.
+"""Metrics over the valid positions of padded (B, L) predictions, equal to scikit-learn's.
 
 Each takes predictions and labels of the same shape (torch tensors or numpy arrays) and an optional
 bool ``mask`` of that shape (True = a real utterance); positions outside the mask are ignored.
+Weighted F1, accuracy and the confusion matrix are computed here with numpy by scikit-learn's
+formulas (the same floating-point operations, so the same numbers), so evaluating a model does
+not import scikit-learn (about a second with scipy and pandas); only MAE calls scikit-learn.
 """
 
 from __future__ import annotations
-
-import functools
-from types import ModuleType
 
 import numpy as np
 import torch
 
 ArrayLike = torch.Tensor | np.ndarray
-
-
-@functools.cache
-def _sk() -> ModuleType:
-    """scikit-learn's metrics, imported on the first metric computed: importing scikit-learn
-    (and SciPy with it) takes longer than torch, and most importers never compute a metric."""
-    from sklearn import metrics
-
-    return metrics
 
 
 def _numpy(value: ArrayLike, name: str) -> np.ndarray:
@@ -59,13 +50,36 @@ def valid_positions(
 def weighted_f1(pred: ArrayLike, labels: ArrayLike, mask: ArrayLike | None = None) -> float:
     """Weighted F1 (WAF) of class indices ``pred`` against ``labels`` over the valid positions."""
     pred_np, labels_np = valid_positions(pred, labels, mask)
-    return float(_sk().f1_score(labels_np, pred_np, average="weighted", zero_division=0))
+    return _weighted_f1(labels_np, pred_np)
+
+
+def _weighted_f1(labels: np.ndarray, pred: np.ndarray) -> float:
+    """scikit-learn's ``f1_score(labels, pred, average="weighted", zero_division=0)``: per class
+    of either array, ``2 tp / (support + predicted)`` (0 where both are 0), averaged with the
+    support as weights."""
+    classes, index = np.unique(np.concatenate([labels, pred]), return_inverse=True)
+    true_index, pred_index = index[: len(labels)], index[len(labels) :]
+    count = len(classes)
+    support = np.bincount(true_index, minlength=count)
+    predicted = np.bincount(pred_index, minlength=count)
+    hits = np.bincount(true_index[true_index == pred_index], minlength=count)
+    denominator = 1 * support + predicted
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = np.where(denominator > 0, (1 + 1) * hits / denominator, 0.0)
+    if support.sum() == 0:
+        return 0.0
+    return float(np.average(scores, weights=support))
+
+
+def _accuracy(labels: np.ndarray, pred: np.ndarray) -> float:
+    """scikit-learn's ``accuracy_score``: the mean of ``labels == pred``."""
+    return float(np.average(labels == pred))
 
 
 def accuracy(pred: ArrayLike, labels: ArrayLike, mask: ArrayLike | None = None) -> float:
     """Fraction of valid positions where ``pred`` equals ``labels``."""
     pred_np, labels_np = valid_positions(pred, labels, mask)
-    return float(_sk().accuracy_score(labels_np, pred_np))
+    return _accuracy(labels_np, pred_np)
 
 
 def _non_zero(
@@ -83,13 +97,13 @@ def binary_weighted_f1(
 ) -> float:
     """MOSI / MOSEI binary WAF: weighted F1 of ``values > 0`` vs ``labels > 0``, labels 0 out."""
     positive_pred, positive_label = _non_zero(values, labels, mask)
-    return float(_sk().f1_score(positive_label, positive_pred, average="weighted", zero_division=0))
+    return _weighted_f1(positive_label, positive_pred)
 
 
 def binary_accuracy(values: ArrayLike, labels: ArrayLike, mask: ArrayLike | None = None) -> float:
     """Acc-2: accuracy of ``values > 0`` vs ``labels > 0``; labels exactly 0 dropped."""
     positive_pred, positive_label = _non_zero(values, labels, mask)
-    return float(_sk().accuracy_score(positive_label, positive_pred))
+    return _accuracy(positive_label, positive_pred)
 
 
 def mean_absolute_error(
@@ -106,7 +120,9 @@ def mean_absolute_error(
         if not keep.any():
             raise ValueError("every valid label is exactly 0: nothing left with exclude_zero=True")
         values_np, labels_np = values_np[keep], labels_np[keep]
-    return float(_sk().mean_absolute_error(labels_np, values_np))
+    from sklearn.metrics import mean_absolute_error as sk_mean_absolute_error
+
+    return float(sk_mean_absolute_error(labels_np, values_np))
 
 
 def confusion_matrix(
@@ -129,5 +145,5 @@ def confusion_matrix(
         raise ValueError(
             f"class indices must lie in [0, {num_classes}), saw values from {lowest} to {seen - 1}"
         )
-    matrix = _sk().confusion_matrix(labels_np, pred_np, labels=np.arange(num_classes))
-    return matrix.astype(np.int64)
+    cells = labels_np.astype(np.int64) * num_classes + pred_np.astype(np.int64)
+    return np.bincount(cells, minlength=num_classes**2).reshape(num_classes, num_classes)

@@ -66,7 +66,7 @@ def audit(
     """Per modality: dims, mean norm, per-dim std range and a linear probe's validation score
     (fit on train) against the majority class; warns of modalities at chance or >10x in scale."""
     from iteach_app.data import build_splits
-    from iteach_app.report.audit import audit_modalities
+    from iteach_app.report.audit_cache import cached_audit
 
     config = resolve(overrides={**overrides, "fold": fold, "seed": seed}, source="options")
     bundle = build_splits(config)
@@ -74,7 +74,10 @@ def audit(
         f"{bundle.dataset.name}: {len(bundle.train)}/{len(bundle.val)}/{len(bundle.test)} "
         "conversations (train/val/test); probes fit on train\n"
     )
-    typer.echo(audit_modalities(bundle).to_markdown(), nl=False)
+    report, cached = cached_audit(bundle)
+    typer.echo(report.to_markdown(), nl=False)
+    if cached:
+        typer.echo("(from the audit cache: the same data was audited before)")
 
 
 GCNET_NAMES = {"iemocap4": "IEMOCAPFour", "iemocap6": "IEMOCAPSix", "mosi": "CMUMOSI"}

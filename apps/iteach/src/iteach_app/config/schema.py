@@ -329,6 +329,15 @@ class TrainConfig:
             neutral=0,
         ),
     )
+    bucket_forward: bool = field(
+        default=True,
+        metadata=meta(
+            "run each batch's conversations in a few length buckets, each padded to its own "
+            "longest (same batches and losses, less padded work; ITEACH-Net models only)",
+            "optim",
+            hashed=False,
+        ),
+    )
     length_aware: bool = field(
         default=False,
         metadata=meta(
@@ -340,6 +349,15 @@ class TrainConfig:
     )
     threads: int | None = field(
         default=None, metadata=meta("torch CPU threads", "run", gt=0, hashed=False)
+    )
+    audit: bool = field(
+        default=True,
+        metadata=meta(
+            "print the modality audit (a linear probe per modality) before training; cached "
+            "per data, so only the first run on a dataset pays for it",
+            "run",
+            hashed=False,
+        ),
     )
     checkpoint_every: int = field(
         default=25, metadata=meta("resumable checkpoint every N steps (0: epoch ends)", "run", ge=0)

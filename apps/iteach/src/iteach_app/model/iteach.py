@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import get_args
 
 import torch
@@ -11,6 +11,14 @@ from torch.utils.checkpoint import checkpoint
 
 from ecce import ECCE, to_sdpa_mask
 from iteach_app.config.schema import EcceInput, EcceKind
+from iteach_app.model.buckets import (
+    DEFAULT_COST,
+    Bucket,
+    BucketCost,
+    Scatter,
+    split_batch,
+    take_inputs,
+)
 from iteach_app.model.inputs import check_inputs
 from iteach_app.model.layers import AttentionMixer, EncoderLayer, NASMixer, Router
 from iteach_app.model.layers.chunked import QUERY_CHUNK
@@ -61,6 +69,14 @@ class ITEACHNet(nn.Module):
     Throughput (issue 18): the input projections and every block's MLP run on the real
     utterances only (padded rows of the hidden states are zeros or residuals, never read), and
     each `nn.Dropout` is a `FastDropout` (a cheaper CPU mask, same keep probability).
+
+    Length buckets (`bucket_forward`, default on; model/buckets.py): a batch's conversations
+    run in a few groups by length, each padded only to its own longest (the split minimises
+    `bucket_cost`), and the outputs are put back in place; real rows equal the padded forward's
+    to rounding; where a batch ran in buckets, padded rows of the logits and hidden states are
+    zero. The fused query state of every layer goes through `taps[i]` (an identity) once per
+    forward on the whole batch, so a forward hook there (`hidden_layer_paths`, its_distill)
+    sees (B,L,D) whatever the buckets.
     """
 
     uses_speakers = False  # forward takes no speakers (B,L); a model that needs them sets True
@@ -89,6 +105,8 @@ class ITEACHNet(nn.Module):
         activation_checkpointing: bool = False,
         ecce_input: str = "projected",
         ecce_per_layer: bool = False,
+        bucket_forward: bool = True,
+        bucket_cost: BucketCost = DEFAULT_COST,
     ) -> None:
         super().__init__()
         if not modality_dims:
@@ -163,6 +181,9 @@ class ITEACHNet(nn.Module):
             )
             for rate in rates
         )
+        self.taps = nn.ModuleList(HiddenTap(hidden_dim) for _ in rates)
+        self.bucket_forward = bucket_forward
+        self.bucket_cost = bucket_cost
         self.norm = LayerNorm(hidden_dim)
         self.head_drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_dim, out_dim)
@@ -250,6 +271,48 @@ class ITEACHNet(nn.Module):
         present: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """features {name: (B,L,D_m)}, utterance_mask (B,L), present (B,L,M) -> (B,L,out_dim)."""
+        check_inputs(features, utterance_mask, present, self.modality_dims, self.modalities)
+        batch, length = utterance_mask.shape
+        bucketed = self.bucket_forward and batch > 1
+        buckets = split_batch(utterance_mask, self.bucket_cost) if bucketed else []
+        if len(buckets) <= 1 and (not buckets or buckets[0].length == length):
+            logits, hidden = self._padded_forward(features, utterance_mask, present)
+        else:
+            logits, hidden = self._bucketed_forward(buckets, features, utterance_mask, present)
+        for tap, state in zip(self.taps, hidden, strict=True):
+            tap(state)
+        return logits
+
+    def _bucketed_forward(
+        self,
+        buckets: Sequence[Bucket],
+        features: Mapping[str, torch.Tensor],
+        utterance_mask: torch.Tensor,
+        present: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """`_padded_forward` per bucket, outputs (and router weights) put back in place."""
+        scatter = Scatter(buckets, utterance_mask)
+        routed = [m for m in self.modules() if hasattr(m, "last_weights")]
+        logits, hidden, weights = [], [], []
+        for bucket in buckets:
+            out, states = self._padded_forward(
+                *take_inputs(bucket, features, utterance_mask, present)
+            )
+            logits.append(out)
+            hidden.append(states)
+            weights.append([m.last_weights for m in routed])
+        for index, module in enumerate(routed):
+            module.last_weights = scatter([w[index] for w in weights])
+        return scatter(logits), [scatter(list(layer)) for layer in zip(*hidden, strict=True)]
+
+    def _padded_forward(
+        self,
+        features: Mapping[str, torch.Tensor],
+        utterance_mask: torch.Tensor,
+        present: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The whole batch padded to its L: logits (B,L,out_dim) and each layer's fused query
+        state (B,L,hidden_dim), first layer first."""
         standardized: dict[str, torch.Tensor] | None = {} if self.ecce_input == "features" else None
         states = self._project(features, utterance_mask, present, standardized)
         biases = self._layer_biases(standardized or states, utterance_mask)
@@ -258,6 +321,7 @@ class ITEACHNet(nn.Module):
             for index, name in enumerate(self.modalities)
         }
         recompute = self.activation_checkpointing and self.training and torch.is_grad_enabled()
+        hidden = []
         for index, layer in enumerate(self.layers):
             if self.ecce_per_layer:
                 biases = self._own_biases(self.layer_ecce[index], states, utterance_mask)
@@ -267,8 +331,9 @@ class ITEACHNet(nn.Module):
                 )
             else:
                 states = layer(states, biases, utterance_mask, key_valid)
-        hidden = self.norm(states[self.modalities[0]])
-        return self.head(self.head_drop(hidden))
+            hidden.append(states[self.modalities[0]])
+        out = self.head(self.head_drop(self.norm(hidden[-1])))
+        return out, hidden
 
     def _own_biases(
         self, ecces: nn.ModuleDict, states: Mapping[str, torch.Tensor], utterance_mask: torch.Tensor
@@ -300,11 +365,12 @@ class ITEACHNet(nn.Module):
 
     def hidden_layer_paths(self, k: int = 3) -> list[str]:
         """Module paths of the fused query hidden states (B,L,hidden_dim) of the last k layers,
-        nearest-the-output first (for forward hooks, e.g. its_distill)."""
+        nearest-the-output first (for forward hooks, e.g. its_distill): the `taps`, which see
+        each state once per forward on the whole batch, also when it runs in buckets."""
         n = len(self.layers)
         if not 1 <= k <= n:
             raise ValueError(f"k must be between 1 and num_layers={n}, got {k}")
-        return [f"layers.{i}.fusion" for i in range(n - 1, n - 1 - k, -1)]
+        return [f"taps.{i}" for i in range(n - 1, n - 1 - k, -1)]
 
     @property
     def router_weights(self) -> list[torch.Tensor]:
@@ -363,6 +429,15 @@ class ITEACHNet(nn.Module):
             for name, params in groups.items()
             if params
         ]
+
+
+class HiddenTap(nn.Identity):
+    """Identity over one layer's fused query state (B,L,D), a stable place for a forward hook;
+    `out_features` lets its_distill infer the width."""
+
+    def __init__(self, out_features: int) -> None:
+        super().__init__()
+        self.out_features = out_features
 
 
 class OnDemandBiases(Mapping[str, torch.Tensor]):

@@ -16,10 +16,6 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from erc_data import ERCDataset
 from iteach_app.data import DataBundle
@@ -188,7 +184,13 @@ def _probe(
     majority: float,
 ) -> float:
     """Validation score of a linear probe on standardised vectors; the majority score when a
-    probe cannot be fit (one class, no rows)."""
+    probe cannot be fit (one class, no rows). scikit-learn is imported here, not with the module,
+    so a cached audit (report/audit_cache.py) costs no import."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     if len(x_score) == 0 or len(x_train) < 2:
         return majority
     if len(x_train) > PROBE_ROWS:

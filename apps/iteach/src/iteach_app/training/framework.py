@@ -89,6 +89,7 @@ def build_model(
         gated_fusion=config.fusion_gates == "tanh",
         input_norm=config.input_norm == "layernorm",
         activation_checkpointing=config.activation_checkpointing,
+        bucket_forward=config.bucket_forward,
     )
 
 

@@ -179,10 +179,11 @@ class Trainer:
             display.say(note)
         for note in self.notes:
             display.say(f"warning: {note}")
-        if self.verbose and not self.state.global_step:
-            from iteach_app.report.audit import audit_modalities
+        if self.verbose and self.config.audit and not self.state.global_step:
+            from iteach_app.report.audit_cache import cached_audit
 
-            for line in audit_modalities(self.data).short_lines():
+            report, _ = cached_audit(self.data)
+            for line in report.short_lines():
                 display.say(f"audit {line}")
         self._note_long_conversations(display)
         try:
