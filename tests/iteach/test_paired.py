@@ -101,7 +101,7 @@ def test_compare_writes_the_paired_table(tmp_path: Path) -> None:
     rows = (out / "paired.csv").read_text().splitlines()
     assert rows[0].startswith("dataset,setting,reference")
     assert len(rows) == 5
-    bad = CliRunner().invoke(app, ["compare", *map(str, runs), "--out", str(out),
+    bad = CliRunner().invoke(app, ["compare", *map(str, runs), "--out", str(out), "--overwrite",
                                    "--reference", "nothing-like-this"])  # fmt: skip
     assert bad.exit_code != 0
     assert "--reference" in bad.output
