@@ -121,9 +121,9 @@ class StreamingPredictor:
         """
         from iteach_app.training.evaluation import load_trained
 
-        config, data, model, _ = load_trained(run_dir, device=device, which=checkpoint)
+        config, data, model, target = load_trained(run_dir, device=device, which=checkpoint)
         names = list(config.labels) or list(data.dataset.label_names)
-        return cls(model.student, task=data.task, class_names=names or None, device=device)
+        return cls(model.student, task=data.task, class_names=names or None, device=target)
 
     # ------------------------------------------------------------------ what it serves
     @property
