@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ecce import ECCEStream
@@ -104,6 +105,13 @@ class IncrementalITEACH:
         self.kernel = max(
             [m.kernel_size for m in model.modules() if isinstance(m, WINDOW_MIXERS)], default=1
         )
+        # Each utterance MLP's window convolution as one linear map of the k stacked inputs
+        # (hidden, k * D), oldest first: one matmul per step instead of a convolution.
+        self.flat_windows = {
+            id(m): m.window.weight.permute(0, 2, 1).reshape(m.window.out_channels, -1)
+            for m in model.modules()
+            if isinstance(m, UtteranceMlpMixer)
+        }
 
     def new_state(self) -> ConversationState:
         """An empty conversation."""
@@ -196,9 +204,9 @@ class IncrementalITEACH:
             return tail[-seen:].mean(0, keepdim=True)
         if isinstance(mixer, MaxPoolMixer):
             return tail[-seen:].max(0, keepdim=True).values
-        window = tail[-k:]  # (k, D), zeros before the first utterance
-        hidden = torch.einsum("kd,hdk->h", window, mixer.window.weight) + mixer.window.bias
-        return mixer.fc(mixer.act(hidden))[None]
+        window = tail[-k:].reshape(1, -1)  # (1, k * D), zeros before the first utterance
+        hidden = F.linear(window, self.flat_windows[id(mixer)], mixer.window.bias)
+        return mixer.fc(mixer.act(hidden))
 
     def _attend(
         self,
@@ -216,10 +224,12 @@ class IncrementalITEACH:
             state.values[key] = RowBuffer((heads, width), y.dtype, y.device)
         state.keys[key].append(k)
         state.values[key].append(v)
-        logits = torch.einsum("hd,nhd->hn", q * width**-0.5, state.keys[key].view())
+        keys = state.keys[key].view().transpose(0, 1)  # (H, n, d)
+        logits = torch.matmul(keys, q[..., None] * width**-0.5)[..., 0]  # (H, n)
         if bias is not None:
             logits = logits + bias.to(logits.dtype)
-        out = torch.einsum("hn,nhd->hd", logits.softmax(-1), state.values[key].view())
+        values = state.values[key].view().transpose(0, 1)
+        out = torch.matmul(logits.softmax(-1)[:, None], values)  # (H, 1, d)
         return mixer.proj(out.reshape(1, heads * width))
 
     def _fuse(
@@ -244,9 +254,9 @@ class IncrementalITEACH:
             out = query.new_zeros(heads, width)  # no valid key: zero attention output
         else:
             kv = cache.view()
-            q = attn.q(block.norm_q(query)).view(heads, width) * width**-0.5
-            logits = torch.einsum("hd,nhd->hn", q, kv[:, 0])
-            out = torch.einsum("hn,nhd->hd", logits.softmax(-1), kv[:, 1])
+            q = attn.q(block.norm_q(query)).view(heads, width, 1) * width**-0.5
+            logits = torch.matmul(kv[:, 0].transpose(0, 1), q)[..., 0]  # (H, n)
+            out = torch.matmul(logits.softmax(-1)[:, None], kv[:, 1].transpose(0, 1))
         update = attn.proj(out.reshape(1, heads * width))
         if block.gate is not None:
             update = torch.tanh(block.gate) * update
