@@ -18,7 +18,8 @@ audio 73); every utterance has a random modality missing with probability 0.3 (n
    forward at 10,000 utterances builds a dense 10,000 x 10,000 bias per head and modality, 3.2 GB
    each, so it stops at 1,000 by default).
 3. ``--conversations`` conversations open in one predictor, ``--rounds`` utterances pushed to
-   each round-robin: throughput (utterances per second) and memory.
+   each round-robin: throughput (utterances per second) and memory, once with ``push`` (one
+   utterance per call) and once with ``push_many`` (one call per round, batch ``--batch``).
 One torch thread unless ``--threads``. Every latency is given twice: wall time and the CPU time
 of the pushing thread (``time.thread_time``), which a machine shared with other jobs inflates
 far less; the host's load average is printed with the results.
@@ -165,9 +166,10 @@ def rerunning_the_prefix(
 
 
 def many_conversations(
-    model: torch.nn.Module, dims: dict[str, int], conversations: int, rounds: int
+    model: torch.nn.Module, dims: dict[str, int], conversations: int, rounds: int, batch: int
 ) -> dict:
-    """Throughput and memory with ``conversations`` open at once, ``rounds`` pushes each."""
+    """Throughput and memory with ``conversations`` open at once, ``rounds`` pushes each; with
+    ``batch`` > 1, ``push_many`` of that many conversations per call (latency: per call)."""
     gc.collect()
     before = rss_mb()
     predictor = StreamingPredictor(model, task="classification")
@@ -175,13 +177,24 @@ def many_conversations(
     clock = Clock()
     start, cpu = time.perf_counter(), time.thread_time()
     for _ in range(rounds):
-        for c, source in enumerate(sources):
-            clock.time("push", predictor.push, f"c{c}", source.next())
+        if batch <= 1:
+            for c, source in enumerate(sources):
+                clock.time("push", predictor.push, f"c{c}", source.next())
+            continue
+        for first in range(0, conversations, batch):
+            items = [
+                {"conversation_id": f"c{c}", "features": sources[c].next()}
+                for c in range(first, min(first + batch, conversations))
+            ]
+            clock.time("push", predictor.push_many, items)
     seconds, cpu_seconds = time.perf_counter() - start, time.thread_time() - cpu
     after = rss_mb()
     state = sum(predictor.state_nbytes(c) for c in predictor.active()) / 2**20
+    del predictor
+    gc.collect()
     return {
         "conversations": conversations,
+        "batch": batch,
         "utterances": conversations * rounds,
         "seconds": seconds,
         "utterances_per_s": conversations * rounds / seconds,
@@ -202,13 +215,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=2, help="conversations per position")
     parser.add_argument("--conversations", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=20, help="utterances per conversation")
+    parser.add_argument("--batch", type=int, default=1000, help="conversations per push_many")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args(argv)
     if args.quick:
         args.positions, args.rerun_positions = "10,100", "10,100"
-        args.window, args.repeats, args.conversations, args.rounds = 10, 1, 50, 5
+        args.window, args.repeats, args.conversations, args.rounds, args.batch = 10, 1, 50, 5, 50
     torch.set_num_threads(args.threads)
     dims = parse_dims(args.modalities)
     torch.manual_seed(0)
@@ -243,23 +257,32 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{row['p99_ms']:.1f} ({row['cpu_p99_ms']:.1f}) | {row['rss_mb']:.0f} | "
             f"{row['state_mb']:.2f} | {tail} |"
         )
-    many = many_conversations(model, dims, args.conversations, args.rounds)
+    runs = [
+        many_conversations(model, dims, args.conversations, args.rounds, batch)
+        for batch in (1, args.batch)
+    ]
     print(
-        f"\n{many['conversations']} conversations open, {many['utterances']} utterances "
-        f"round-robin: {many['utterances_per_s']:.0f} utterances/s wall "
-        f"({many['utterances_per_cpu_s']:.0f} per CPU second), p50 {many['p50_ms']:.1f} ms "
-        f"({many['cpu_p50_ms']:.1f} CPU), p99 {many['p99_ms']:.1f} ms "
-        f"({many['cpu_p99_ms']:.1f} CPU); RSS {many['rss_before_mb']:.0f} -> "
-        f"{many['rss_after_mb']:.0f} MB, states {many['state_mb']:.1f} MB "
-        f"({1024 * many['state_mb'] / many['conversations']:.1f} KB per conversation)"
+        f"\n{args.conversations} conversations open in one predictor, {args.rounds} utterances "
+        "each, round-robin\n\n| calls | utterances/s wall | per CPU second | ms per call p50 "
+        "(CPU) | p99 (CPU) | RSS before -> after MB | states MB | KB per conversation |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|"
     )
+    for many in runs:
+        calls = "push" if many["batch"] <= 1 else f"push_many of {many['batch']}"
+        print(
+            f"| {calls} | {many['utterances_per_s']:.0f} | {many['utterances_per_cpu_s']:.0f} | "
+            f"{many['p50_ms']:.1f} ({many['cpu_p50_ms']:.1f}) | {many['p99_ms']:.1f} "
+            f"({many['cpu_p99_ms']:.1f}) | {many['rss_before_mb']:.0f} -> "
+            f"{many['rss_after_mb']:.0f} | {many['state_mb']:.1f} | "
+            f"{1024 * many['state_mb'] / many['conversations']:.1f} |"
+        )
     print(f"end: {load()}")
     if args.json is not None:
         payload = {
             "modalities": dims,
             "stream": stream,
             "rerun": list(rerun.values()),
-            "many": many,
+            "many": runs,
         }
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
 
