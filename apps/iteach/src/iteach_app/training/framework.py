@@ -90,6 +90,7 @@ def build_model(
         input_norm=config.input_norm == "layernorm",
         activation_checkpointing=config.activation_checkpointing,
         bucket_forward=config.bucket_forward,
+        causal=config.causal,
     )
 
 
