@@ -40,9 +40,9 @@ def test_the_wrapper_gets_the_distance(make_config, tiny_data) -> None:
 @pytest.mark.parametrize(
     ("overrides", "named"),
     [
-        ({"framework": "pre", "distill_distance": "normalized_mse"}, "distill_distance"),
+        ({"framework": "pre", "distill_projector": "linear"}, "distill_projector"),
         ({"framework": "pre", "distill_on": "all"}, "distill_on"),
-        ({"model": "ae", "distill_distance": "normalized_mse"}, "model 'ae'"),
+        ({"model": "ae", "distill_on": "all"}, "model 'ae'"),
         ({"teacher_layers": 2}, "teacher_layers is 2"),
         ({"framework": "ts", "student_layers": 1}, "student_layers is 1"),
     ],

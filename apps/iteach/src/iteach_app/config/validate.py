@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from iteach_app.config.errors import ConfigError
-from iteach_app.config.presets import PRESETS, apply_preset
+from iteach_app.config.presets import apply_preset
 from iteach_app.config.types import coerce_fields
 
 if TYPE_CHECKING:
@@ -99,16 +99,14 @@ DEPTHS = {"its": (3, 4), "ts": (4, 3)}  # the presets' (teacher, student) layers
 def _check_distillation(c: TrainConfig) -> None:
     """Distillation settings need a teacher, and a teacher and student at least as deep as the
     layers distilled (one per layer weight). A run without a teacher keeps the preset's distance
-    (a resolved config holds it), so only another one counts as set."""
+    (a resolved config holds it)."""
     teacher = DEPTHS.get(c.framework) if c.model == "iteach" else None
     if teacher is None:
-        preset_distance = PRESETS.get(c.preset, {}).get("distill_distance")
+        # distill_distance and teacher_epochs come from the preset, so every resolved config
+        # holds them (unused without a teacher); the settings below are never filled in.
         given = [
             name
-            for name, on in (("distill_distance", c.distill_distance != preset_distance),
-                             ("distill_on", c.distill_on != "missing"),
-                             ("teacher_epochs", c.teacher_epochs != PRESETS.get(c.preset, {})
-                              .get("teacher_epochs", 0)),
+            for name, on in (("distill_on", c.distill_on != "missing"),
                              ("distill_projector", c.distill_projector != "none"))
             if on
         ]  # fmt: skip
