@@ -105,3 +105,21 @@ def test_compare_writes_the_paired_table(tmp_path: Path) -> None:
                                    "--reference", "nothing-like-this"])  # fmt: skip
     assert bad.exit_code != 0
     assert "--reference" in bad.output
+
+
+def test_labels_pool_folds_and_data_but_not_a_repeated_run(tmp_path: Path) -> None:
+    runs, labels = [], []
+    for size in (20, 30):
+        for seed in (0, 1):
+            for framework, label in (("its", "A"), ("pre", "B")):
+                name = f"{framework}-{size}-{seed}"
+                runs.append(_fake_run(tmp_path, name, framework, size, seed, 0.5 + 0.01 * seed))
+                labels += ["--label", label]
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(app, ["compare", *map(str, runs), *labels, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "| A | 4 |" in (out / "compare.md").read_text()
+    twice = [*map(str, runs), str(runs[0])]
+    bad = CliRunner().invoke(app, ["compare", *twice, *labels, "--label", "A", "--out", str(out)])
+    assert bad.exit_code != 0
+    assert "appears twice" in bad.output

@@ -40,6 +40,7 @@ class Group:
     runs: list[str] = field(default_factory=list)
     seeds: list[int] = field(default_factory=list)
     results: list[UMEResult] = field(default_factory=list)
+    keys: list[tuple] = field(default_factory=list)
 
     def per_seed(self, metric: str) -> list[list[float]]:
         """(seeds, rates + 2): each seed's curve, then its average and decline."""
@@ -69,13 +70,22 @@ def load_groups(runs: Sequence[str | Path], labels: Sequence[str] = ()) -> list[
         key = labels[index] if labels else _group_key(config)
         label = labels[index] if labels else model_label(config)
         group = groups.setdefault(key, Group(label, config.dataset_label))
-        if config.seed in group.seeds:
-            raise ConfigError(f"{run}: seed {config.seed} appears twice in group {label!r}")
+        key = (_data_key(config), config.fold, config.seed)
+        if key in group.keys:
+            where = f"fold {config.fold}, " if config.fold is not None else ""
+            raise ConfigError(f"{run}: {where}seed {config.seed} appears twice in group {label!r}")
+        group.keys.append(key)
         group.runs.append(folder.name)
         group.seeds.append(config.seed)
         group.results.append(result)
     _disambiguate(list(groups.values()))
     return list(groups.values())
+
+
+def _data_key(config: TrainConfig) -> str:
+    """What identifies the data a run used, its fold aside (paths, dataset, synthetic sizes)."""
+    values = config.to_dict()
+    return repr(sorted((k, values[k]) for k in DATA_FIELDS if k != "fold"))
 
 
 def _group_key(config: TrainConfig) -> str:
@@ -211,7 +221,7 @@ def load_records(runs: Sequence[str | Path], labels: Sequence[str] = ()) -> list
             RunRecord(
                 setting=setting,
                 dataset=config.dataset_label,
-                data_key=repr(sorted((k, values[k]) for k in DATA_FIELDS if k != "fold")),
+                data_key=_data_key(config),
                 fold=config.fold,
                 seed=config.seed,
                 result=result,
