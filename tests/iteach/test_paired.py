@@ -120,6 +120,8 @@ def test_labels_pool_folds_and_data_but_not_a_repeated_run(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     assert "| A | 4 |" in (out / "compare.md").read_text()
     twice = [*map(str, runs), str(runs[0])]
-    bad = CliRunner().invoke(app, ["compare", *twice, *labels, "--label", "A", "--out", str(out)])
+    bad = CliRunner().invoke(
+        app, ["compare", *twice, *labels, "--label", "A", "--out", str(out), "--overwrite"]
+    )
     assert bad.exit_code != 0
     assert "appears twice" in bad.output
