@@ -114,12 +114,11 @@ def test_missing_run_folder_is_named(tmp_path: Path) -> None:
 
 
 def test_toml_round_trip_with_a_non_ascii_modality(tmp_path: Path) -> None:
+    """Own conversations name their modalities freely (a GCNet release's are text/audio/video)."""
     config = resolve(
         overrides={
-            "data": str(tmp_path / "données"),
-            "dataset": "IEMOCAPFour",
-            "features": {"text": "minilm-384-UTT", "vidéo": "vidéo-UTT"},
-            "fold": 5,
+            "conversations": str(tmp_path / "données.csv"),
+            "features": {"text": "text.npz", "vidéo": "vidéo.npz"},
             "layer_weights": [0.5, 0.25, 0.125],
         },
         source="test",
