@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 PROJECTS := packages/ecce packages/its packages/missing packages/erc-data apps/iteach
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PROJECTS))
 DEV_TOOLS := pytest ruff hypothesis transformers
+# The serve tests: fastapi's TestClient (httpx), the load test's client, the page's browser driver.
+SERVE_DEV_TOOLS := httpx websockets playwright
 
 .PHONY: install test lint format demo bench clean
 
@@ -17,7 +19,7 @@ $(STAMP): $(PYPROJECTS) VERSION Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(addprefix -e ,$(filter-out apps/iteach,$(PROJECTS))) \
-		-e 'apps/iteach[features]' $(DEV_TOOLS)
+		-e 'apps/iteach[features,serve]' $(DEV_TOOLS) $(SERVE_DEV_TOOLS)
 	touch $(STAMP)
 
 lint: install

@@ -59,7 +59,9 @@ def serve(
     if runtime == "onnx":
         path = onnx or RunFolder(run).onnx
         if not path.is_file():
-            raise ConfigError(f"{path}: missing; write it with `iteach-app export {run} --format onnx`")
+            raise ConfigError(
+                f"{path}: missing; write it with `iteach-app export {run} --format onnx`"
+            )
         model = OnnxRuntime(path, threads=threads)
     else:
         model = TorchRuntime(run, device=device)

@@ -249,7 +249,9 @@ async def _serve_stream(
         if isinstance(frame, dict) and frame.get("end") is True:
             count = len(conversation) if conversation else 0
             cid = conversation.conversation_id if conversation else None
-            await ws.send_text(json.dumps({"end": True, "conversation_id": cid, "utterances": count}))
+            await ws.send_text(
+                json.dumps({"end": True, "conversation_id": cid, "utterances": count})
+            )
             await ws.close(code=1000)
             return
         try:

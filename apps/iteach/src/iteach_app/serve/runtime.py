@@ -104,7 +104,9 @@ class TorchRuntime(Runtime):
         length = present.shape[0]
         with torch.no_grad():
             out = self.student(
-                features={m: torch.from_numpy(x)[None].to(self.device) for m, x in features.items()},
+                features={
+                    m: torch.from_numpy(x)[None].to(self.device) for m, x in features.items()
+                },
                 utterance_mask=torch.ones(1, length, dtype=torch.bool, device=self.device),
                 present=torch.from_numpy(present)[None].to(self.device),
             )
@@ -121,9 +123,7 @@ class OnnxRuntime(Runtime):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(
-            str(path), options, providers=["CPUExecutionProvider"]
-        )
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         meta = self.session.get_modelmeta().custom_metadata_map
         if ONNX_METADATA_KEY not in meta:
             raise ValueError(f"{path}: not an ONNX file written by `iteach-app export`")

@@ -12,7 +12,9 @@ from pydantic import BaseModel, Field
 class UtteranceIn(BaseModel):
     """One utterance, as one line of `iteach-app predict --stream`."""
 
-    conversation_id: str | None = Field(None, description="default: 'conversation' (POST) or the socket's")
+    conversation_id: str | None = Field(
+        None, description="default: 'conversation' (POST) or the socket's"
+    )
     utterance_id: str | None = Field(None, description="default: its position in the conversation")
     speaker: str | None = None
     features: dict[str, list[float] | None] = Field(

@@ -34,7 +34,9 @@ class PrefixStream:
             raise RequestError("utterance_id", f"{utterance.utterance_id!r} was already sent")
         if len(self.utterances) >= self.limits.max_utterances:
             raise RequestError(
-                "utterances", f"the conversation reached {self.limits.max_utterances} utterances", 413
+                "utterances",
+                f"the conversation reached {self.limits.max_utterances} utterances",
+                413,
             )
 
     def push(self, utterance: Utterance) -> dict[str, Any]:
