@@ -13,10 +13,9 @@ import numpy as np
 import torch
 
 from iteach_app import __version__
+from iteach_app.export.onnx import METADATA_KEY, MIN_LENGTH
 from iteach_app.prediction import Predictions
 from iteach_app.serve.limits import Utterance
-
-ONNX_METADATA_KEY = "iteach_app"
 
 
 @dataclass(frozen=True)
@@ -125,14 +124,23 @@ class OnnxRuntime(Runtime):
         options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         meta = self.session.get_modelmeta().custom_metadata_map
-        if ONNX_METADATA_KEY not in meta:
+        if METADATA_KEY not in meta:
             raise ValueError(f"{path}: not an ONNX file written by `iteach-app export`")
-        described = json.loads(meta[ONNX_METADATA_KEY])
+        described = json.loads(meta[METADATA_KEY])
         described["modalities"] = {m["name"]: int(m["dim"]) for m in described["modalities"]}
         described["runtime"] = "onnx"
         self.info = ModelInfo(**described)
 
     def forward(self, features: dict[str, np.ndarray], present: np.ndarray) -> np.ndarray:
-        feeds = {f"features.{m}": x[None] for m, x in features.items()}
-        feeds["present"] = present[None]
-        return self.session.run(["logits"], feeds)[0][0]
+        length = present.shape[0]
+        width = max(length, MIN_LENGTH)  # the graph's shortest input; padding is masked out
+
+        def padded(x: np.ndarray) -> np.ndarray:
+            out = np.zeros((1, width, *x.shape[1:]), dtype=x.dtype)
+            out[0, :length] = x
+            return out
+
+        feeds = {f"features.{m}": padded(x) for m, x in features.items()}
+        feeds["present"] = padded(present)
+        feeds["utterance_mask"] = np.arange(width)[None] < length
+        return self.session.run(["logits"], feeds)[0][0, :length]
