@@ -163,6 +163,16 @@ class TrainConfig:
     input_norm: Literal["layernorm", "none"] = field(
         default="none", metadata=meta("LayerNorm after each input projection, or none", "model")
     )
+    causal: bool = field(
+        default=False,
+        metadata=meta(
+            "online model: each utterance sees only itself and earlier ones (ECCE spans, "
+            "self-attention, pooling and MLP windows, fusion), so it can run as the conversation "
+            "happens (StreamingPredictor, predict --stream); gcnet cannot be causal",
+            "model",
+            neutral=False,
+        ),
+    )
     activation_checkpointing: bool = field(
         default=False,
         metadata=meta(

@@ -79,6 +79,16 @@ def _check_baseline(c: TrainConfig) -> None:
     its pre-training phase."""
     if c.model == "iteach":
         return
+    if c.causal:
+        from iteach_app.model.baselines import BASELINES
+
+        reason = BASELINES[c.model].future_context
+        if reason:
+            able = [name for name, cls in BASELINES.items() if not cls.future_context]
+            raise ConfigError(
+                f"causal: model {c.model!r} cannot be causal ({reason}); causal models: "
+                f"iteach, {', '.join(able)}"
+            )
     given = [k for k in ("teacher", "student", "teacher_layers", "student_layers") if getattr(c, k)]
     if given:
         raise ConfigError(

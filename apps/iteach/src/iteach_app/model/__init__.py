@@ -18,6 +18,9 @@ Glossary (one word per concept, used in config, code, tables and figures):
 - encoder layer: the blocks of all modalities, then fusion.
 - real rows: flat indices of the real utterances of a batch; per-utterance layers (input
   projections, MLPs) run on them only (layers/packing.py).
+- causal: an online model; utterance i reads utterances 0 .. i only (ECCE spans ending at i,
+  masked attention, past-only pooling / MLP windows, fusion inside i's past), so it can be
+  stepped one utterance at a time (iteach_app.streaming).
 - teacher / student: ITS trains a teacher on complete inputs and a student on masked ones,
   distilling the last three layers' H; the paper's teacher is 3-layer attention, its
   student 4-layer nas (`iteach_teacher`, `iteach_student`).

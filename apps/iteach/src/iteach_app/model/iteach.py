@@ -55,6 +55,12 @@ class ITEACHNet(nn.Module):
     `activation_checkpointing` (training) keeps only each encoder layer's inputs and
     recomputes the layer in the backward pass: memory of one layer instead of all, for time.
 
+    `causal` (an online model): utterance i depends on utterances 0 .. i only. ECCE spans end at
+    the current utterance (past-only local window, E[i, j > i] = proj(0)), self-attention masks
+    later keys, the pooling and utterance-MLP windows cover i-k+1 .. i, and the fusion reads each
+    source's utterances 0 .. i. So the outputs on a prefix equal those of the whole conversation
+    over that prefix, and `iteach_app.streaming` can compute them one utterance at a time.
+
     Throughput (issue 18): the input projections and every block's MLP run on the real
     utterances only (padded rows of the hidden states are zeros or residuals, never read), and
     each `nn.Dropout` is a `FastDropout` (a cheaper CPU mask, same keep probability).
@@ -84,6 +90,7 @@ class ITEACHNet(nn.Module):
         input_norm: bool = False,
         query_chunk: int | None = QUERY_CHUNK,
         activation_checkpointing: bool = False,
+        causal: bool = False,
     ) -> None:
         super().__init__()
         if not modality_dims:
@@ -106,6 +113,7 @@ class ITEACHNet(nn.Module):
         mixer_cls = MIXERS[mixer] if isinstance(mixer, str) else mixer
         self.mixer_kind = mixer if isinstance(mixer, str) else mixer.__name__
         self.ecce_mode = ecce
+        self.causal = causal
 
         self.standardizer = FeatureStandardizer(self.modality_dims)
         self.input_proj = nn.ModuleDict(
@@ -117,7 +125,9 @@ class ITEACHNet(nn.Module):
         self.input_drop = nn.Dropout(dropout)
         self.ecce = nn.ModuleDict(
             {
-                name: self._build_ecce(ecce, hidden_dim, num_heads, window, max_distance, ecce_dim)
+                name: self._build_ecce(
+                    ecce, hidden_dim, num_heads, window, max_distance, ecce_dim, causal
+                )
                 for name in (self.modalities if ecce != "none" else ())
             }
         )
@@ -133,6 +143,7 @@ class ITEACHNet(nn.Module):
                 drop=dropout,
                 drop_path=rate,
                 gated_fusion=gated_fusion,
+                causal=causal,
             )
             for rate in rates
         )
@@ -160,12 +171,19 @@ class ITEACHNet(nn.Module):
 
     @staticmethod
     def _build_ecce(
-        mode: str, dim: int, heads: int, window: int, max_distance: int, ecce_dim: int
+        mode: str,
+        dim: int,
+        heads: int,
+        window: int,
+        max_distance: int,
+        ecce_dim: int,
+        causal: bool = False,
     ) -> ECCE:
         """One modality's ECCE: "global" skips F_local (identity), "full" convolves to ecce_dim."""
+        shared = {"window": window, "max_distance": max_distance, "causal": causal}
         if mode == "global":
-            return ECCE(dim, heads, window=window, max_distance=max_distance, local=nn.Identity())
-        return ECCE(dim, heads, window=window, max_distance=max_distance, hidden_dim=ecce_dim)
+            return ECCE(dim, heads, local=nn.Identity(), **shared)
+        return ECCE(dim, heads, hidden_dim=ecce_dim, **shared)
 
     def _project(
         self,

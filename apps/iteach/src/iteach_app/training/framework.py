@@ -87,6 +87,7 @@ def build_model(
         gated_fusion=config.fusion_gates == "tanh",
         input_norm=config.input_norm == "layernorm",
         activation_checkpointing=config.activation_checkpointing,
+        causal=config.causal,
     )
 
 

@@ -48,6 +48,9 @@ class IncompleteBaseline(nn.Module):
 
     uses_speakers: bool = False
     takes_complete: bool = True  # forward(..., complete=) takes the unmasked features in training
+    # What makes an utterance's output depend on later utterances ("" = nothing: the model reads
+    # each utterance alone, so it is causal as it is and a --causal run trains it unchanged).
+    future_context: str = ""
 
     def __init__(self, modality_dims: Mapping[str, int], out_dim: int) -> None:
         super().__init__()

@@ -95,6 +95,7 @@ class GCNet(IncompleteBaseline):
     """Graph Completion Network; see the module docstring."""
 
     uses_speakers = True
+    future_context = "bidirectional LSTMs and graph edges to later utterances"
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ class MetaFormerBlock(nn.Module):
 
     `forward(x (B,L,D), bias (B,H,L,L) | None, utterance_mask (B,L)) -> (B,L,D)`. The MLP runs
     on the real utterances only; a padded row keeps the mixer's residual (never read downstream).
+    `causal`: the mixer is built with `causal=True` (a mixer class for a causal model takes it).
     """
 
     def __init__(
@@ -29,10 +30,12 @@ class MetaFormerBlock(nn.Module):
         mlp_ratio: float = 4.0,
         drop: float = 0.0,
         drop_path: float = 0.0,
+        causal: bool = False,
     ) -> None:
         super().__init__()
         self.norm1 = LayerNorm(dim)
-        self.mixer = mixer_cls(dim=dim, num_heads=num_heads, proj_drop=drop)
+        past_only = {"causal": True} if causal else {}
+        self.mixer = mixer_cls(dim=dim, num_heads=num_heads, proj_drop=drop, **past_only)
         self.drop_path1 = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.norm2 = LayerNorm(dim)
         self.mlp = Mlp(in_features=dim, hidden_features=int(dim * mlp_ratio), drop=drop)
@@ -52,6 +55,7 @@ class EncoderLayer(nn.Module):
 
     `forward(states {name: (B,L,D)}, biases {name: (B,H,L,L) | None}, utterance_mask (B,L),
     key_valid {name: (B,L) bool}) -> states`, the query modality's state replaced by the fused one.
+    `causal`: past-only mixers and fusion, so utterance i depends on utterances 0 .. i only.
     """
 
     def __init__(
@@ -66,6 +70,7 @@ class EncoderLayer(nn.Module):
         drop: float = 0.0,
         drop_path: float = 0.0,
         gated_fusion: bool = False,
+        causal: bool = False,
     ) -> None:
         super().__init__()
         self.modalities = tuple(modalities)
@@ -78,6 +83,7 @@ class EncoderLayer(nn.Module):
                     mlp_ratio=mlp_ratio,
                     drop=drop,
                     drop_path=drop_path,
+                    causal=causal,
                 )
                 for name in self.modalities
             }
@@ -90,6 +96,7 @@ class EncoderLayer(nn.Module):
             drop=drop,
             drop_path=drop_path,
             gated=gated_fusion,
+            causal=causal,
         )
 
     def forward(

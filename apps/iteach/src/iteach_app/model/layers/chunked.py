@@ -32,6 +32,14 @@ def key_padding_rows(bias_rows: torch.Tensor, utterance_mask: torch.Tensor) -> t
     return bias_rows.masked_fill(~keys[:, None, None, :], float("-inf"))
 
 
+def future_keys_rows(bias_rows: torch.Tensor, first_row: int) -> torch.Tensor:
+    """bias rows (B, H|1, C, L) of queries first_row .. first_row + C - 1 with -inf on each
+    query's later keys (causal attention); a query always keeps itself, so no row is all -inf."""
+    rows = torch.arange(first_row, first_row + bias_rows.shape[2], device=bias_rows.device)
+    later = torch.arange(bias_rows.shape[3], device=bias_rows.device)[None, :] > rows[:, None]
+    return bias_rows.masked_fill(later, float("-inf"))
+
+
 def check_shapes(
     x: torch.Tensor,
     bias: torch.Tensor | None,
@@ -89,7 +97,8 @@ class AttentionMixer(BiasedSelfAttention):
     `forward(x (B,L,D), bias (B,H|1,L,L) | None, utterance_mask (B,L)) -> (B,L,D)`; the bias may be
     the dense ECCE bias: only row slices of it are read. `keys_in_bias` (set by ITEACHNet, whose
     biases already hold -inf on padded keys, folded once per forward instead of once per layer):
-    a given bias is used as it is, the mask only where there is no bias.
+    a given bias is used as it is, the mask only where there is no bias. `causal`: each query
+    block also masks its later keys.
     """
 
     query_chunk: int | None = QUERY_CHUNK
@@ -102,7 +111,7 @@ class AttentionMixer(BiasedSelfAttention):
         utterance_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         length = x.shape[1] if x.dim() == 3 else 0
-        if self.causal or length == 0:
+        if length == 0:
             return super().forward(x, bias, utterance_mask)
         check_shapes(x, bias, utterance_mask, self.dim, self.num_heads)
         batch = x.shape[0]
@@ -118,5 +127,9 @@ class AttentionMixer(BiasedSelfAttention):
                 if mask is None:
                     mask = x.new_zeros(batch, 1, q[:, :, rows].shape[2], length)
                 mask = key_padding_rows(mask, keys)
+            if self.causal:
+                if mask is None:
+                    mask = x.new_zeros(batch, 1, q[:, :, rows].shape[2], length)
+                mask = future_keys_rows(mask, start)
             blocks.append(attend(q[:, :, rows], k, v, mask, drop))
         return self._merge(blocks[0] if len(blocks) == 1 else torch.cat(blocks, dim=2))

@@ -17,7 +17,8 @@ class CrossAttention(nn.Module):
 
     Attention runs at width `dim * attn_ratio` (split over `num_heads`) and is projected back
     to `dim`. A query with no valid key gets a zero update. `query_chunk`: query rows per
-    attention block (exact, bounds the (B,H,L,S) logits; None: one dense call).
+    attention block (exact, bounds the (B,H,L,S) logits; None: one dense call). `causal`
+    (context as long as the queries, S = L): query i reads context utterances 0 .. i only.
     """
 
     query_chunk: int | None = QUERY_CHUNK
@@ -30,8 +31,10 @@ class CrossAttention(nn.Module):
         attn_ratio: float = 0.5,
         attn_drop: float = 0.0,
         proj_drop: float = 0.0,
+        causal: bool = False,
     ) -> None:
         super().__init__()
+        self.causal = causal
         inner = int(dim * attn_ratio)
         if inner % num_heads != 0:
             raise ValueError(
@@ -54,7 +57,9 @@ class CrossAttention(nn.Module):
         kv = self.kv(context).view(batch, context.shape[1], 2, heads, width)
         k, v = kv.permute(2, 0, 3, 1, 4).unbind(0)  # each (B, H, S, d)
         drop = self.attn_drop if self.training else 0.0
-        out = masked_attention(q, k, v, key_valid, dropout_p=drop, query_chunk=self.query_chunk)
+        out = masked_attention(
+            q, k, v, key_valid, dropout_p=drop, query_chunk=self.query_chunk, causal=self.causal
+        )
         return self.proj_drop(self.proj(out.transpose(1, 2).reshape(batch, length, -1)))
 
 
@@ -63,7 +68,7 @@ class CrossFusionBlock(nn.Module):
 
     With `gated`, `gate` (dim,) starts at zero, so the block starts as the identity (the query
     modality alone) and lets the other modality in only as far as it lowers the loss (issue 11);
-    without it the update is added as is.
+    without it the update is added as is. `causal`: each utterance reads the context's past.
     """
 
     def __init__(
@@ -75,11 +80,14 @@ class CrossFusionBlock(nn.Module):
         drop: float = 0.0,
         drop_path: float = 0.0,
         gated: bool = False,
+        causal: bool = False,
     ) -> None:
         super().__init__()
         self.norm_q = LayerNorm(dim)
         self.norm_kv = LayerNorm(dim)
-        self.attn = CrossAttention(dim, num_heads, attn_ratio=attn_ratio, proj_drop=drop)
+        self.attn = CrossAttention(
+            dim, num_heads, attn_ratio=attn_ratio, proj_drop=drop, causal=causal
+        )
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.gate = nn.Parameter(torch.zeros(dim)) if gated else None
 
@@ -98,7 +106,8 @@ class CrossModalFusion(nn.Module):
     `forward(query (B,L,D), contexts {name: (B,L,D)}, key_valid {name: (B,L) bool}) -> (B,L,D)`.
     Its output is the layer's hidden state H (the module path hooked for distillation). With no
     source (a single-modality model) it returns the query unchanged. `gated`: zero-initialised
-    tanh gates on every block (see CrossFusionBlock).
+    tanh gates on every block (see CrossFusionBlock). `causal`: utterance i of the query reads
+    utterances 0 .. i of each source, i.e. fusion inside each utterance's own past.
     """
 
     def __init__(
@@ -111,6 +120,7 @@ class CrossModalFusion(nn.Module):
         drop: float = 0.0,
         drop_path: float = 0.0,
         gated: bool = False,
+        causal: bool = False,
     ) -> None:
         super().__init__()
         self.sources = tuple(sources)
@@ -123,6 +133,7 @@ class CrossModalFusion(nn.Module):
                     drop=drop,
                     drop_path=drop_path,
                     gated=gated,
+                    causal=causal,
                 )
                 for name in self.sources
             }

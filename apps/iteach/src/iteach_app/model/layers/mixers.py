@@ -7,6 +7,10 @@
 - `AvgPoolMixer` / `MaxPoolMixer`: `pool(x)` over valid neighbours (PoolFormer's `pool(x) - x`
   with `subtract_input=True`; see the class docstring for why it is off).
 - `NASMixer`: a per-utterance `Router` over the four above.
+
+Every mixer takes ``causal=``: with it, utterance i reads utterances ..i only (attention masks
+later keys; the pooling and MLP windows cover i-k+1 .. i instead of i-k//2 .. i+k//2, the same
+width), so a prefix of a conversation gets the same outputs as the whole conversation.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class _WindowPoolMixer(nn.Module):
     conversation) are left out of the window, so a conversation's result does not depend on
     how much padding its batch adds. Padded rows of the output are zero. Parameter-free;
     `num_heads` and `proj_drop` are accepted only so all mixers share one constructor.
+    `causal`: the window is i-k+1 .. i (the past only) instead of centred on i.
     """
 
     def __init__(
@@ -41,6 +46,7 @@ class _WindowPoolMixer(nn.Module):
         kernel_size: int = 3,
         subtract_input: bool = False,
         proj_drop: float = 0.0,
+        causal: bool = False,
     ) -> None:
         super().__init__()
         if kernel_size < 1 or kernel_size % 2 == 0:
@@ -48,6 +54,17 @@ class _WindowPoolMixer(nn.Module):
         self.dim = dim
         self.kernel_size = kernel_size
         self.subtract_input = subtract_input
+        self.causal = causal
+
+    @property
+    def window(self) -> dict[str, int]:
+        """Keyword arguments of the 1-D pooling over utterances (centred: pad both ends)."""
+        return {"kernel_size": self.kernel_size, "stride": 1, "padding": self.kernel_size // 2}
+
+    def pad_past(self, x: torch.Tensor, value: float) -> torch.Tensor:
+        """(B,D,L) -> (B,D,L+k-1): ``value`` before the first utterance, so an unpadded
+        pooling of width k over the result reads i-k+1 .. i for output i."""
+        return F.pad(x, (self.kernel_size - 1, 0), value=value)
 
     def pool(self, x: torch.Tensor, padded: torch.Tensor | None) -> torch.Tensor:
         """Pooled features (B,L,D) over valid neighbours; ``padded`` (B,L,1) marks padding, None
@@ -68,14 +85,18 @@ class AvgPoolMixer(_WindowPoolMixer):
     """Mean over the valid utterances of the window."""
 
     def pool(self, x: torch.Tensor, padded: torch.Tensor | None) -> torch.Tensor:
-        window = {"kernel_size": self.kernel_size, "stride": 1, "padding": self.kernel_size // 2}
-        if padded is None:  # only the conversation's ends to leave out
+        window = self.window
+        if padded is None and not self.causal:  # only the conversation's ends to leave out
             return F.avg_pool1d(x.transpose(1, 2), **window, count_include_pad=False).transpose(
                 1, 2
             )
-        valid = (~padded).to(x.dtype)
-        sums = F.avg_pool1d((x * valid).transpose(1, 2), **window) * self.kernel_size
-        counts = F.avg_pool1d(valid.transpose(1, 2), **window) * self.kernel_size
+        valid = x.new_ones(*x.shape[:2], 1) if padded is None else (~padded).to(x.dtype)
+        values, counts = (x * valid).transpose(1, 2), valid.transpose(1, 2)
+        if self.causal:
+            values, counts = self.pad_past(values, 0.0), self.pad_past(counts, 0.0)
+            window = {**window, "padding": 0}
+        sums = F.avg_pool1d(values, **window) * self.kernel_size
+        counts = F.avg_pool1d(counts, **window) * self.kernel_size
         return (sums / counts.round().clamp(min=1.0)).transpose(1, 2)
 
 
@@ -83,8 +104,11 @@ class MaxPoolMixer(_WindowPoolMixer):
     """Channel-wise max over the valid utterances of the window."""
 
     def pool(self, x: torch.Tensor, padded: torch.Tensor | None) -> torch.Tensor:
-        filled = x if padded is None else x.masked_fill(padded, float("-inf"))
-        pooled = F.max_pool1d(filled.transpose(1, 2), self.kernel_size, 1, self.kernel_size // 2)
+        filled = (x if padded is None else x.masked_fill(padded, float("-inf"))).transpose(1, 2)
+        if self.causal:
+            pooled = F.max_pool1d(self.pad_past(filled, float("-inf")), self.kernel_size, 1)
+        else:
+            pooled = F.max_pool1d(filled, self.kernel_size, 1, self.kernel_size // 2)
         return pooled.transpose(1, 2)  # -inf only on padded rows, which forward zeroes
 
 
@@ -98,6 +122,7 @@ class UtteranceMlpMixer(nn.Module):
     zeros), then GELU, then a per-utterance linear layer back to `dim`.
     `forward(x (B,L,D), bias, utterance_mask (B,L)) -> (B,L,D)`; `bias` is ignored, padded rows
     of the output are zero. `num_heads` is accepted only so all mixers share one constructor.
+    `causal`: the window is i-k+1 .. i (zeros before the first utterance); same parameters.
     """
 
     def __init__(
@@ -108,12 +133,15 @@ class UtteranceMlpMixer(nn.Module):
         kernel_size: int = 3,
         hidden_ratio: float = 1.0,
         proj_drop: float = 0.0,
+        causal: bool = False,
     ) -> None:
         super().__init__()
         if kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd and >= 1, got {kernel_size}")
         hidden = max(1, round(dim * hidden_ratio))
-        self.window = nn.Conv1d(dim, hidden, kernel_size, padding=kernel_size // 2)
+        self.causal = causal
+        self.kernel_size = kernel_size
+        self.window = nn.Conv1d(dim, hidden, kernel_size, padding=0 if causal else kernel_size // 2)
         self.act = nn.GELU()
         self.fc = nn.Linear(hidden, dim)
         self.drop = nn.Dropout(proj_drop)
@@ -124,7 +152,10 @@ class UtteranceMlpMixer(nn.Module):
         padded = None if bool(utterance_mask.all()) else ~utterance_mask[..., None]
         if padded is not None:
             x = x.masked_fill(padded, 0.0)
-        hidden = self.act(self.window(x.transpose(1, 2)).transpose(1, 2))
+        x = x.transpose(1, 2)
+        if self.causal:
+            x = F.pad(x, (self.kernel_size - 1, 0))
+        hidden = self.act(self.window(x).transpose(1, 2))
         out = self.drop(self.fc(hidden))
         return out if padded is None else out.masked_fill(padded, 0.0)
 
@@ -154,7 +185,7 @@ class NASMixer(nn.Module):
     outputs. Same constructor keywords and forward signature as every mixer:
     `forward(x (B,L,D), bias (B,H,L,L) | None, utterance_mask (B,L)) -> (B,L,D)`; the bias reaches
     the candidates that use it (attention). `last_weights` holds the last forward's router
-    weights (B,L,len(candidates)), detached, for logging.
+    weights (B,L,len(candidates)), detached, for logging. `causal` reaches every candidate.
     """
 
     def __init__(
@@ -164,12 +195,16 @@ class NASMixer(nn.Module):
         *,
         proj_drop: float = 0.0,
         candidates: Sequence[type[nn.Module]] = CANDIDATES,
+        causal: bool = False,
     ) -> None:
         super().__init__()
         if not candidates:
             raise ValueError("NASMixer needs at least one candidate mixer")
+        self.causal = causal
+        past_only = {"causal": True} if causal else {}
         self.candidates = nn.ModuleList(
-            cls(dim=dim, num_heads=num_heads, proj_drop=proj_drop) for cls in candidates
+            cls(dim=dim, num_heads=num_heads, proj_drop=proj_drop, **past_only)
+            for cls in candidates
         )
         self.router = Router(dim, len(self.candidates))
         self.last_weights: torch.Tensor | None = None
