@@ -28,7 +28,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from iteach_app.serve.limits import Limits, RequestError, check_conversations, check_utterance
 from iteach_app.serve.runtime import Runtime
 from iteach_app.serve.schemas import ErrorOut, ModelOut, PredictRequest, PredictResponse
-from iteach_app.serve.stream import PrefixStream
+from iteach_app.serve.stream import PrefixStream, open_stream
 
 log = logging.getLogger("iteach_app.serve")
 ASSETS = {"/": ("index.html", "text/html"), "/static/app.js": ("app.js", "text/javascript"),
@@ -100,7 +100,7 @@ def create_app(
     limits = limits or Limits()
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="iteach-model")
     assets = _assets()
-    info = {**runtime.info.to_dict(), "limits": limits.to_dict()}
+    info = {**runtime.info.to_dict(), "streaming": runtime.streaming, "limits": limits.to_dict()}
     open_streams = {"count": 0}
     socket_ids = itertools.count(1)
     app = FastAPI(
@@ -221,6 +221,24 @@ async def _close_with(ws: WebSocket, code: int, field: str, message: str) -> Non
 async def _serve_stream(
     ws: WebSocket, runtime: Runtime, limits: Limits, token: str | None, run_model: Any, name: str
 ) -> None:
+    """The socket's conversation, freed however the socket ends."""
+    opened: list[PrefixStream] = []
+    try:
+        await _stream_frames(ws, runtime, limits, token, run_model, name, opened)
+    finally:
+        for conversation in opened:
+            conversation.close()
+
+
+async def _stream_frames(
+    ws: WebSocket,
+    runtime: Runtime,
+    limits: Limits,
+    token: str | None,
+    run_model: Any,
+    name: str,
+    opened: list[PrefixStream],
+) -> None:
     """The socket's loop: an optional auth frame, then utterance frames (one prediction each)
     until ``{"end": true}`` (answered, then closed with 1000) or the client leaves."""
     authorized = token_matches(bearer(ws.headers), token)
@@ -249,9 +267,8 @@ async def _serve_stream(
         if isinstance(frame, dict) and frame.get("end") is True:
             count = len(conversation) if conversation else 0
             cid = conversation.conversation_id if conversation else None
-            await ws.send_text(
-                json.dumps({"end": True, "conversation_id": cid, "utterances": count})
-            )
+            end = {"end": True, "conversation_id": cid, "utterances": count}
+            await ws.send_text(json.dumps(end))
             await ws.close(code=1000)
             return
         try:
@@ -261,7 +278,8 @@ async def _serve_stream(
                 conversation_id=cid, position=len(conversation) if conversation else 0,
             )  # fmt: skip
             if conversation is None:
-                conversation = PrefixStream(runtime, utterance.conversation_id, limits)
+                conversation = open_stream(runtime, utterance.conversation_id, limits, name)
+                opened.append(conversation)
             conversation.check(utterance)
         except RequestError as err:
             await _send_error(ws, err)

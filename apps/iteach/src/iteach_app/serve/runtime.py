@@ -4,6 +4,7 @@ by onnxruntime. Both take one conversation's checked utterances and give predict
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -59,6 +60,7 @@ class Runtime:
     ``predict`` (records) is shared so both answer in predict's exact format."""
 
     info: ModelInfo
+    streaming = "prefix re-run: the whole-conversation graph is run on each prefix"
 
     def forward(self, features: dict[str, np.ndarray], present: np.ndarray) -> np.ndarray:
         """features {m: (L, D_m)}, present (L, M) -> (L, C) logits or (L, 1) values."""
@@ -82,7 +84,9 @@ class Runtime:
 
 
 class TorchRuntime(Runtime):
-    """The run's selected (best) student in torch, eval mode, no autograd."""
+    """The run's selected (best) student in torch, eval mode, no autograd; ``predictor`` (a
+    StreamingPredictor over the same student, guarded by ``predictor_lock``) steps the
+    WebSocket conversations: incrementally for a causal run, else on each prefix."""
 
     def __init__(self, run_dir: str | Path, *, device: str = "cpu") -> None:
         from iteach_app.training.evaluation import load_trained
@@ -98,6 +102,19 @@ class TorchRuntime(Runtime):
             config_hash=config.config_hash(),
             run=Path(run_dir).resolve().name,
         )
+        from iteach_app.streaming import StreamingPredictor
+
+        self.predictor = StreamingPredictor(
+            self.student, task=self.info.task, class_names=self.info.classes or None, device=target
+        )
+        self.predictor_lock = threading.Lock()
+
+    @property
+    def streaming(self) -> str:
+        """How the stream predicts: incrementally, or by re-running each prefix (and why)."""
+        if self.predictor.incremental:
+            return "incremental (causal run)"
+        return f"prefix re-run: {self.predictor.fallback_reason}"
 
     def forward(self, features: dict[str, np.ndarray], present: np.ndarray) -> np.ndarray:
         length = present.shape[0]

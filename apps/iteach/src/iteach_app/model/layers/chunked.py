@@ -16,13 +16,13 @@ from ecce import BiasedSelfAttention
 QUERY_CHUNK = 256
 
 
-def query_blocks(length: int, query_chunk: int | None) -> list[slice]:
-    """Row slices of the query blocks: every row at once for ``query_chunk=None``, without
-    reading ``length`` (so a symbolic length, as in the ONNX export, stays symbolic)."""
+def query_blocks(length: int, query_chunk: int | None) -> list[tuple[int, slice]]:
+    """(first row, row slice) of each query block: every row at once for ``query_chunk=None``,
+    without reading ``length`` (so a symbolic length, as in the ONNX export, stays symbolic)."""
     if query_chunk is None:
-        return [slice(None)]
+        return [(0, slice(None))]
     step = max(1, query_chunk)
-    return [slice(start, start + step) for start in range(0, max(length, 1), step)]
+    return [(start, slice(start, start + step)) for start in range(0, max(length, 1), step)]
 
 
 def key_padding_rows(bias_rows: torch.Tensor, utterance_mask: torch.Tensor) -> torch.Tensor:
@@ -121,7 +121,7 @@ class AttentionMixer(BiasedSelfAttention):
         if self.keys_in_bias and bias is not None:
             keys = None
         blocks = []
-        for rows in query_blocks(length, self.query_chunk):
+        for start, rows in query_blocks(length, self.query_chunk):
             mask = None if bias is None else bias[:, :, rows].to(x.dtype)
             if keys is not None:
                 if mask is None:

@@ -34,7 +34,7 @@ def masked_attention(
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
     invalid = ~key_valid[:, None, None, :]
     blocks = []
-    for rows in query_blocks(length, query_chunk):
+    for start, rows in query_blocks(length, query_chunk):
         q_rows = q[:, :, rows]
         logits_mask = (
             q.new_zeros(batch, 1, q_rows.shape[2], k.shape[-2])
