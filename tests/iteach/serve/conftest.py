@@ -85,3 +85,11 @@ def utterances_for() -> Any:
 @pytest.fixture(scope="session")
 def token() -> str:
     return TOKEN
+
+
+@pytest.fixture(scope="session")
+def causal_runtime(tmp_path_factory, make_config) -> TorchRuntime:
+    """A tiny causal run (trained with --causal), whose stream is stepped incrementally."""
+    run = tmp_path_factory.mktemp("serve-causal") / "run"
+    Trainer(make_config(epochs=1, causal=True), run, verbose=False).fit()
+    return TorchRuntime(run)

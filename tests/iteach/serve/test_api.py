@@ -8,8 +8,10 @@ import json
 import numpy as np
 import pytest
 import torch
+from fastapi.testclient import TestClient
 
 from iteach_app.config import TrainConfig
+from iteach_app.serve.app import create_app
 from iteach_app.training.run_folder import RunFolder
 
 
@@ -178,3 +180,26 @@ def test_stream_with_a_token_takes_it_in_the_first_frame_or_closes_1008(
     with locked_client.websocket_connect("/v1/stream", headers=headers) as ws:
         ws.send_text(json.dumps(utterance))
         assert ws.receive_json()["utterance_id"] == "u0"
+
+
+def test_causal_run_streams_incrementally_and_equals_the_whole_conversation(
+    causal_runtime, utterances_for
+) -> None:
+    """A causal run's prediction of an utterance does not depend on later ones, so the stream
+    (one StreamingPredictor step per utterance) answers what POST answers for the whole."""
+    with TestClient(create_app(causal_runtime)) as causal_client:
+        assert causal_client.get("/v1/model").json()["streaming"] == "incremental (causal run)"
+        utterances = utterances_for(12, seed=21)
+        whole = causal_client.post("/v1/predict", json={"utterances": utterances}).json()
+        with causal_client.websocket_connect("/v1/stream") as ws:
+            streamed = []
+            for utterance in utterances:
+                ws.send_text(json.dumps(utterance))
+                streamed.append(ws.receive_json())
+        assert causal_runtime.predictor.active() == []  # the socket's state was freed
+    for got, want in zip(streamed, whole["predictions"], strict=True):
+        assert got["prediction"] == want["prediction"]
+        assert got["present"] == want["present"]
+        np.testing.assert_allclose(
+            list(got["probabilities"].values()), list(want["probabilities"].values()), atol=1e-5
+        )

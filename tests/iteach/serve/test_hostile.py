@@ -4,6 +4,9 @@ WebSocket an error frame after which the same socket still answers, or a clean c
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -278,3 +281,56 @@ def test_stream_past_the_utterance_limit_is_refused_and_ends_cleanly(client) -> 
         end = ws.receive_json()
         assert end["end"] is True
         assert end["utterances"] == 20
+
+
+@pytest.fixture(scope="module")
+def live_server(runtime):
+    """A real uvicorn (64 KiB frames at most, 2 open streams) on a loopback port, in a thread."""
+    uvicorn = pytest.importorskip("uvicorn", reason="uvicorn is not installed (the serve extra)")
+    from iteach_app.serve.app import create_app
+    from iteach_app.serve.limits import Limits
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    limits = Limits(max_body_bytes=64 * 1024, max_streams=2)
+    config = uvicorn.Config(create_app(runtime, limits=limits), host="127.0.0.1", port=port,
+                            ws_max_size=limits.max_body_bytes, log_level="warning")  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"ws://127.0.0.1:{port}/v1/stream"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_oversized_frame_closes_the_socket_with_1009(live_server) -> None:
+    websockets = pytest.importorskip("websockets.sync.client", reason="websockets is not installed")
+    from websockets.exceptions import ConnectionClosed
+
+    with websockets.connect(live_server, max_size=None) as ws:
+        ws.send(json.dumps({"features": {"text": [0.5] * 20_000}}))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=30)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1009
+
+
+def test_a_stream_past_the_server_capacity_is_closed_with_1013(live_server) -> None:
+    websockets = pytest.importorskip("websockets.sync.client", reason="websockets is not installed")
+    from websockets.exceptions import ConnectionClosed
+
+    with websockets.connect(live_server) as first, websockets.connect(live_server) as second:
+        for ws in (first, second):
+            ws.send(json.dumps({"utterance_id": "u0", "features": GOOD}))
+            assert json.loads(ws.recv(timeout=30))["utterance_id"] == "u0"
+        with websockets.connect(live_server) as third:
+            error = json.loads(third.recv(timeout=30))
+            assert error["error"]["field"] == "streams"
+            with pytest.raises(ConnectionClosed) as closed:
+                third.recv(timeout=30)
+            assert closed.value.rcvd.code == 1013
