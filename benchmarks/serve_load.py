@@ -137,15 +137,31 @@ async def converse(port: int, seed: int, count: int, timeout: float, dims: dict)
 
 
 async def load(port: int, conversations: int, count: int, timeout: float) -> tuple[list, float]:
+    """All sockets at once; those still running after ``timeout`` s are cancelled and counted
+    as timed out (their predictions so far are kept out of the figures)."""
     dims = model_dims(port)
     start = time.perf_counter()
-    results = await asyncio.wait_for(
-        asyncio.gather(
-            *(converse(port, seed, count, timeout, dims) for seed in range(conversations))
-        ),
-        timeout,
-    )
+    tasks = [
+        asyncio.ensure_future(converse(port, seed, count, timeout, dims))
+        for seed in range(conversations)
+    ]
+    done, pending = await asyncio.wait(tasks, timeout=timeout)
+    for task in pending:
+        task.cancel()
+    results = [task.result() for task in done]
+    results += [{"latencies": [], "received": 0, "sent": count, "reordered": 0,
+                 "outcome": f"not finished in {timeout:.0f} s"} for _ in pending]  # fmt: skip
     return results, time.perf_counter() - start
+
+
+def stop(server: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 30 s."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=30)
 
 
 def measure(run: Path, runtime: str, args: argparse.Namespace) -> dict:
@@ -156,8 +172,7 @@ def measure(run: Path, runtime: str, args: argparse.Namespace) -> dict:
         results, wall = asyncio.run(load(port, args.conversations, args.utterances, args.timeout))
         after = rss_mib(server.pid)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
     latencies = sorted(x for r in results for x in r["latencies"])
     received = sum(r["received"] for r in results)
     return {
@@ -167,8 +182,10 @@ def measure(run: Path, runtime: str, args: argparse.Namespace) -> dict:
         "predictions": received,
         "lost": sum(r["sent"] - r["received"] for r in results),
         "reordered": sum(r["reordered"] for r in results),
-        "p50_ms": 1000 * statistics.median(latencies),
-        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+        "p50_ms": 1000 * statistics.median(latencies) if latencies else float("nan"),
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+        if latencies
+        else float("nan"),
         "throughput": received / wall,
         "wall_s": wall,
         "rss_before_mib": before,
@@ -187,13 +204,12 @@ async def kill_midway(run: Path, runtime: str, args: argparse.Namespace) -> dict
     await asyncio.sleep(args.kill_after)
     os.kill(server.pid, signal.SIGKILL)
     server.wait(timeout=30)
-    results = await asyncio.wait_for(task, args.timeout)
+    results = await asyncio.wait_for(task, args.timeout + 60)
     restarted = start_server(run, runtime, port, args.timeout)
     try:
         after = await converse(port, 7, 5, args.timeout, dims)
     finally:
-        restarted.terminate()
-        restarted.wait(timeout=30)
+        stop(restarted)
     outcomes: dict[str, int] = {}
     for r in results:
         outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
