@@ -15,6 +15,7 @@ BENCHMARKS = {
     "experiments/epoch_speed.py": [],
     "speed_bench.py": [],
     "memory_bench.py": ["--quick"],
+    "streaming_bench.py": ["--quick"],
 }
 
 

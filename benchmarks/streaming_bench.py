@@ -17,8 +17,10 @@ audio 73); every utterance has a random modality missing with probability 0.3 (n
    state must do): its per-utterance latency, at the positions in ``--rerun-positions`` (a
    forward at 10,000 utterances builds a dense 10,000 x 10,000 bias per head and modality, 3.2 GB
    each, so it stops at 1,000 by default).
-3. ``--conversations`` conversations open in one predictor, ``--rounds`` utterances pushed to
-   each round-robin: throughput (utterances per second) and memory.
+3. (run first) ``--conversations`` conversations open in one predictor, ``--rounds``
+   utterances pushed to each round-robin: throughput (utterances per second) and memory, once
+   with ``push_many`` (one call per round, batch ``--batch``) and once with ``push`` (one
+   utterance per call).
 One torch thread unless ``--threads``. Every latency is given twice: wall time and the CPU time
 of the pushing thread (``time.thread_time``), which a machine shared with other jobs inflates
 far less; the host's load average is printed with the results.
@@ -33,7 +35,7 @@ import os
 import resource
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -106,8 +108,9 @@ class Clock:
 
 def along_one_conversation(
     model: torch.nn.Module, dims: dict[str, int], positions: list[int], window: int, repeats: int
-) -> list[dict]:
-    """Streaming latency (ms) at each position, RSS (MB) and state (MB) on reaching it."""
+) -> Iterator[dict]:
+    """Streaming latency (ms) at each position, RSS (MB) and state (MB) on reaching it; each
+    position's row as soon as its last repeat has passed it."""
     clock = Clock()
     memory: dict[int, tuple[float, float]] = {}
     last = max(positions) + window
@@ -126,12 +129,15 @@ def along_one_conversation(
             for p in positions:
                 if t + 1 == p and repeat == 0:
                     memory[p] = (rss_mb(), predictor.state_nbytes("one") / 2**20)
+                if t + 1 == p + window and repeat == repeats - 1:
+                    yield {
+                        "position": p,
+                        **clock.summary(p),
+                        "rss_mb": memory[p][0],
+                        "state_mb": memory[p][1],
+                    }
         predictor.end("one")
         gc.collect()
-    return [
-        {"position": p, **clock.summary(p), "rss_mb": memory[p][0], "state_mb": memory[p][1]}
-        for p in positions
-    ]
 
 
 def rerunning_the_prefix(
@@ -165,9 +171,10 @@ def rerunning_the_prefix(
 
 
 def many_conversations(
-    model: torch.nn.Module, dims: dict[str, int], conversations: int, rounds: int
+    model: torch.nn.Module, dims: dict[str, int], conversations: int, rounds: int, batch: int
 ) -> dict:
-    """Throughput and memory with ``conversations`` open at once, ``rounds`` pushes each."""
+    """Throughput and memory with ``conversations`` open at once, ``rounds`` pushes each; with
+    ``batch`` > 1, ``push_many`` of that many conversations per call (latency: per call)."""
     gc.collect()
     before = rss_mb()
     predictor = StreamingPredictor(model, task="classification")
@@ -175,13 +182,24 @@ def many_conversations(
     clock = Clock()
     start, cpu = time.perf_counter(), time.thread_time()
     for _ in range(rounds):
-        for c, source in enumerate(sources):
-            clock.time("push", predictor.push, f"c{c}", source.next())
+        if batch <= 1:
+            for c, source in enumerate(sources):
+                clock.time("push", predictor.push, f"c{c}", source.next())
+            continue
+        for first in range(0, conversations, batch):
+            items = [
+                {"conversation_id": f"c{c}", "features": sources[c].next()}
+                for c in range(first, min(first + batch, conversations))
+            ]
+            clock.time("push", predictor.push_many, items)
     seconds, cpu_seconds = time.perf_counter() - start, time.thread_time() - cpu
     after = rss_mb()
     state = sum(predictor.state_nbytes(c) for c in predictor.active()) / 2**20
+    del predictor
+    gc.collect()
     return {
         "conversations": conversations,
+        "batch": batch,
         "utterances": conversations * rounds,
         "seconds": seconds,
         "utterances_per_s": conversations * rounds / seconds,
@@ -202,13 +220,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=2, help="conversations per position")
     parser.add_argument("--conversations", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=20, help="utterances per conversation")
+    parser.add_argument("--batch", type=int, default=1000, help="conversations per push_many")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args(argv)
     if args.quick:
         args.positions, args.rerun_positions = "10,100", "10,100"
-        args.window, args.repeats, args.conversations, args.rounds = 10, 1, 50, 5
+        args.window, args.repeats, args.conversations, args.rounds, args.batch = 10, 1, 50, 5, 50
     torch.set_num_threads(args.threads)
     dims = parse_dims(args.modalities)
     torch.manual_seed(0)
@@ -223,14 +242,36 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     print(f"start: {load()} on {os.cpu_count()} CPUs", flush=True)
 
-    stream = along_one_conversation(model, dims, positions, args.window, args.repeats)
+    runs = []
+    print(
+        f"\n{args.conversations} conversations open in one predictor, {args.rounds} utterances "
+        "each, round-robin\n\n| calls | utterances/s wall | per CPU second | ms per call p50 "
+        "(CPU) | p99 (CPU) | RSS before -> after MB | states MB | KB per conversation |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        flush=True,
+    )
+    for batch in (args.batch, 1):
+        many = many_conversations(model, dims, args.conversations, args.rounds, batch)
+        runs.append(many)
+        calls = "push" if many["batch"] <= 1 else f"push_many of {many['batch']}"
+        print(
+            f"| {calls} | {many['utterances_per_s']:.0f} | {many['utterances_per_cpu_s']:.0f} | "
+            f"{many['p50_ms']:.1f} ({many['cpu_p50_ms']:.1f}) | {many['p99_ms']:.1f} "
+            f"({many['cpu_p99_ms']:.1f}) | {many['rss_before_mb']:.0f} -> "
+            f"{many['rss_after_mb']:.0f} | {many['state_mb']:.1f} | "
+            f"{1024 * many['state_mb'] / many['conversations']:.1f} |",
+            flush=True,
+        )
     rerun = {r["position"]: r for r in rerunning_the_prefix(model, dims, rerun_at, args.window)}
     print(
         "\nms per utterance, wall (CPU of the pushing thread); re-run: the causal model on the "
         "whole prefix\n\n| position | streaming p50 | p99 | RSS MB | state MB | re-run p50 | "
-        "p99 | re-run / streaming, CPU p50 |\n|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "p99 | re-run / streaming, CPU p50 |\n|---:|---:|---:|---:|---:|---:|---:|---:|",
+        flush=True,
     )
-    for row in stream:
+    stream = []
+    for row in along_one_conversation(model, dims, positions, args.window, args.repeats):
+        stream.append(row)
         again = rerun.get(row["position"])
         tail = (
             f"{again['p50_ms']:.1f} ({again['cpu_p50_ms']:.1f}) | {again['p99_ms']:.1f} "
@@ -241,25 +282,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(
             f"| {row['position']:,} | {row['p50_ms']:.1f} ({row['cpu_p50_ms']:.1f}) | "
             f"{row['p99_ms']:.1f} ({row['cpu_p99_ms']:.1f}) | {row['rss_mb']:.0f} | "
-            f"{row['state_mb']:.2f} | {tail} |"
+            f"{row['state_mb']:.2f} | {tail} |",
+            flush=True,
         )
-    many = many_conversations(model, dims, args.conversations, args.rounds)
-    print(
-        f"\n{many['conversations']} conversations open, {many['utterances']} utterances "
-        f"round-robin: {many['utterances_per_s']:.0f} utterances/s wall "
-        f"({many['utterances_per_cpu_s']:.0f} per CPU second), p50 {many['p50_ms']:.1f} ms "
-        f"({many['cpu_p50_ms']:.1f} CPU), p99 {many['p99_ms']:.1f} ms "
-        f"({many['cpu_p99_ms']:.1f} CPU); RSS {many['rss_before_mb']:.0f} -> "
-        f"{many['rss_after_mb']:.0f} MB, states {many['state_mb']:.1f} MB "
-        f"({1024 * many['state_mb'] / many['conversations']:.1f} KB per conversation)"
-    )
     print(f"end: {load()}")
     if args.json is not None:
         payload = {
             "modalities": dims,
             "stream": stream,
             "rerun": list(rerun.values()),
-            "many": many,
+            "many": runs,
         }
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
 

@@ -176,6 +176,13 @@ def test_causal_is_a_recorded_setting(make_config) -> None:
     assert all(ecce.causal for ecce in model.student.ecce.values())
 
 
+def test_a_causal_run_is_named_so(make_config) -> None:
+    from iteach_app.training.run_folder import run_name
+
+    assert run_name(make_config(causal=True)) == "synthetic-iemocap4-its-causal-seed0"
+    assert run_name(make_config()) == "synthetic-iemocap4-its-seed0"
+
+
 def test_default_stays_offline(make_config) -> None:
     model = build_framework(make_config(), {"text": 8, "audio": 4, "video": 6}, 4, "classification")
     assert not model.student.causal

@@ -58,13 +58,14 @@ def _padded_reference(model, conversations, dtype) -> list[torch.Tensor]:
     return [out[b, : p.shape[0]] for b, (_, p) in enumerate(conversations)]
 
 
+@pytest.mark.parametrize("batched", [False, True])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize(
     ("name", "ecce"),
     [("iteach_student", "full"), ("iteach_student", "none"), ("iteach_teacher", "full"),
      ("iteach_teacher", "global")],
 )  # fmt: skip
-def test_steps_equal_the_causal_model_on_every_prefix(name, ecce, dtype) -> None:
+def test_steps_equal_the_causal_model_on_every_prefix(name, ecce, dtype, batched) -> None:
     generator = torch.Generator().manual_seed(len(name) + len(ecce))
     model = _model(name, ecce, dtype)
     engine = IncrementalITEACH(model)
@@ -72,13 +73,25 @@ def test_steps_equal_the_causal_model_on_every_prefix(name, ecce, dtype) -> None
     reference = _padded_reference(model, conversations, dtype)
     states = [engine.new_state() for _ in conversations]
     steps: list[list[torch.Tensor]] = [[] for _ in conversations]
-    longest = max(p.shape[0] for _, p in conversations)
-    for t in range(longest):  # interleaved: every open conversation advances one utterance
-        for c, (feats, present) in enumerate(conversations):
-            if t < present.shape[0]:
-                flags = {m: bool(present[t, k]) for k, m in enumerate(DIMS)}
-                row = {m: x[t] for m, x in feats.items()}
-                steps[c].append(engine.step(states[c], row, flags))
+    starts = [0, 3, 0, 7, 1]  # conversations open at different rounds: positions differ
+    for round_ in range(30):  # every open conversation advances one utterance per round
+        due = [
+            c for c, (_, present) in enumerate(conversations)
+            if 0 <= round_ - starts[c] < present.shape[0]
+        ]  # fmt: skip
+        rows = [(c, round_ - starts[c], conversations[c][0], conversations[c][1]) for c in due]
+        if batched and rows:
+            out = engine.step_many(
+                [states[c] for c, *_ in rows],
+                {m: torch.stack([f[m][t] for _, t, f, _ in rows]) for m in DIMS},
+                torch.stack([p[t] for _, t, _, p in rows]),
+            )
+            for (c, *_), row in zip(rows, out, strict=True):
+                steps[c].append(row)
+            continue
+        for c, t, feats, present in rows:
+            flags = {m: bool(present[t, k]) for k, m in enumerate(DIMS)}
+            steps[c].append(engine.step(states[c], {m: x[t] for m, x in feats.items()}, flags))
     tol = 1e-5 if dtype == torch.float32 else 1e-10
     for got, want in zip(steps, reference, strict=True):
         assert (torch.stack(got) - want).abs().max() < tol
@@ -193,6 +206,49 @@ def test_bad_input_names_the_field_and_changes_nothing(features, message) -> Non
     clean.push("c", first)
     assert after_error == clean.push("c", second)
     assert predictor.active() == ["c"]
+
+
+def test_push_many_equals_push_one_by_one() -> None:
+    generator = torch.Generator().manual_seed(12)
+    model = _model(dtype=torch.float32)
+    batched = StreamingPredictor(model, task="classification")
+    single = StreamingPredictor(model, task="classification")
+    conversations = _conversations(generator, 4, 8, torch.float32)
+    for t in range(8):
+        items = [
+            {
+                "conversation_id": f"c{c}",
+                "features": {m: f[m][t] if p[t, k] else None for k, m in enumerate(DIMS)},
+                **({"utterance_id": f"u{t}"} if c % 2 else {}),
+            }
+            for c, (f, p) in enumerate(conversations)
+            if t < p.shape[0]
+        ]
+        got = batched.push_many(items)
+        want = [single.push(i["conversation_id"], i["features"], utterance_id=i.get(
+            "utterance_id")) for i in items]  # fmt: skip
+        assert [g.utterance_id for g in got] == [w.utterance_id for w in want]
+        for g, w in zip(got, want, strict=True):
+            assert g.prediction == w.prediction
+            assert max(abs(g.probabilities[n] - w.probabilities[n]) for n in "012") < 1e-5
+    assert batched.active() == single.active()
+    assert batched.push_many([]) == []
+
+
+def test_push_many_checks_every_item_before_stepping() -> None:
+    predictor = StreamingPredictor(_model(dtype=torch.float32), task="classification")
+    good = {"conversation_id": "a", "features": {"text": np.zeros(7)}}
+    cases = [
+        ([good, {"conversation_id": "b", "features": {"text": np.zeros(6)}}],
+         r"utterances\[1\]: features\['text'\] has shape"),
+        ([good, good], r"utterances\[1\]: conversation_id 'a' appears twice"),
+        ([good, {"conversation_id": "b", "feature": {}}], r"\[1\]: unknown key 'feature'"),
+        ([good, ["b"]], r"utterances\[1\]: expected a mapping"),
+    ]  # fmt: skip
+    for items, message in cases:
+        with pytest.raises(ValueError, match=message):
+            predictor.push_many(items)
+    assert predictor.active() == []
 
 
 def test_bad_ids_are_refused() -> None:

@@ -62,10 +62,23 @@ class Prediction:
         return record
 
 
+UTTERANCE_KEYS = {"conversation_id", "features", "speaker", "utterance_id"}
+
+
 @dataclass
 class _Conversation:
     state: Any
     pushed: int = 0
+
+
+@dataclass
+class _Checked:
+    """One validated utterance: ids, features as model-dtype tensors, presence flags."""
+
+    conversation_id: str
+    utterance_id: str | None
+    tensors: dict[str, torch.Tensor]
+    present: dict[str, bool]
 
 
 class StreamingPredictor:
@@ -161,6 +174,51 @@ class StreamingPredictor:
         0-based position. Bad input raises ValueError naming the field; the conversation's
         state is then unchanged.
         """
+        return self._advance([self._check(conversation_id, features, speaker, utterance_id)])[0]
+
+    def push_many(self, utterances: Sequence[Mapping[str, Any]]) -> list[Prediction]:
+        """The next utterance of several different conversations, predicted in one batched step.
+
+        Each item is a mapping with the keys of ``push`` (``conversation_id``, ``features``,
+        optional ``speaker`` and ``utterance_id``), the shape of a ``predict --stream`` line; a
+        conversation may appear once per call. Every item is checked before any state changes:
+        a bad one raises ValueError naming its index and field. Results, in order, equal those of
+        ``push`` item by item; the batch amortises the per-layer work over the conversations.
+        """
+        checked, seen = [], set()
+        for index, item in enumerate(utterances):
+            try:
+                if not isinstance(item, Mapping):
+                    raise ValueError(f"expected a mapping, got {type(item).__name__}")
+                unknown = sorted(set(item) - UTTERANCE_KEYS)
+                if unknown:
+                    raise ValueError(f"unknown key {unknown[0]!r} ({', '.join(UTTERANCE_KEYS)})")
+                entry = self._check(
+                    item.get("conversation_id"),
+                    item.get("features"),
+                    item.get("speaker"),
+                    item.get("utterance_id"),
+                )
+                if entry.conversation_id in seen:
+                    raise ValueError(
+                        f"conversation_id {entry.conversation_id!r} appears twice in one push_many"
+                    )
+            except ValueError as err:
+                raise ValueError(f"utterances[{index}]: {err}") from None
+            seen.add(entry.conversation_id)
+            checked.append(entry)
+        return self._advance(checked) if checked else []
+
+    def end(self, conversation_id: str) -> None:
+        """Close a conversation and free its state."""
+        self._conversation(conversation_id)
+        del self._open[conversation_id]
+
+    # ------------------------------------------------------------------ helpers
+    def _check(
+        self, conversation_id: Any, features: Any, speaker: Any, utterance_id: Any
+    ) -> _Checked:
+        """One utterance's arguments, validated (ValueError naming the field otherwise)."""
         if not isinstance(conversation_id, str) or not conversation_id:
             raise ValueError(f"conversation_id must be a non-empty string, got {conversation_id!r}")
         if speaker is not None and not isinstance(speaker, str):
@@ -170,21 +228,23 @@ class StreamingPredictor:
                 f"utterance_id must be a string or None, got {type(utterance_id).__name__}"
             )
         tensors, present = self._check_features(features)
-        conversation = self._open.get(conversation_id)
-        if conversation is None:
-            conversation = _Conversation(self._engine.new_state())
-        out = self._engine.step(conversation.state, tensors, present)
-        uid = utterance_id if utterance_id is not None else str(conversation.pushed)
-        conversation.pushed += 1
-        self._open[conversation_id] = conversation
-        return self._prediction(conversation_id, uid, out, present)
+        return _Checked(conversation_id, utterance_id, tensors, present)
 
-    def end(self, conversation_id: str) -> None:
-        """Close a conversation and free its state."""
-        self._conversation(conversation_id)
-        del self._open[conversation_id]
+    def _advance(self, checked: Sequence[_Checked]) -> list[Prediction]:
+        """One step of the engine for distinct conversations; opens the new ones."""
+        conversations = [
+            self._open.get(c.conversation_id) or _Conversation(self._engine.new_state())
+            for c in checked
+        ]
+        features = {m: torch.stack([c.tensors[m] for c in checked]) for m in self._dims}
+        present = torch.tensor([[c.present[m] for m in self._dims] for c in checked])
+        out = self._engine.step_many([c.state for c in conversations], features, present)
+        predictions = self._predictions(checked, conversations, out)
+        for entry, conversation in zip(checked, conversations, strict=True):
+            conversation.pushed += 1
+            self._open[entry.conversation_id] = conversation
+        return predictions
 
-    # ------------------------------------------------------------------ helpers
     def _conversation(self, conversation_id: str) -> _Conversation:
         if conversation_id not in self._open:
             raise ValueError(
@@ -241,17 +301,37 @@ class StreamingPredictor:
             raise ValueError(f"features[{name!r}] holds NaN or inf (first at index {bad[0]})")
         return torch.as_tensor(array, device=self.device).to(self.dtype)
 
-    def _prediction(
-        self, cid: str, uid: str, out: torch.Tensor, present: dict[str, bool]
-    ) -> Prediction:
+    def _predictions(
+        self,
+        checked: Sequence[_Checked],
+        conversations: Sequence[_Conversation],
+        out: torch.Tensor,
+    ) -> list[Prediction]:
+        """Predictions from the step's outputs (B, out_dim), probabilities in float32 (as
+        ``predict``)."""
         out = out.detach().float().cpu()
+        ids = [
+            (c.conversation_id, c.utterance_id if c.utterance_id is not None else str(v.pushed))
+            for c, v in zip(checked, conversations, strict=True)
+        ]
         if self._classes is None:
-            value = float(out.reshape(-1)[0])
-            return Prediction(cid, uid, value, None, present)
+            values = out.reshape(len(checked), -1)[:, 0].tolist()
+            return [
+                Prediction(cid, uid, value, None, c.present)
+                for (cid, uid), value, c in zip(ids, values, checked, strict=True)
+            ]
         probs = torch.softmax(out, dim=-1)
-        best = int(probs.argmax())
-        probabilities = {n: float(p) for n, p in zip(self._classes, probs.tolist(), strict=True)}
-        return Prediction(cid, uid, self._classes[best], probabilities, present)
+        best = probs.argmax(-1).tolist()
+        return [
+            Prediction(
+                cid,
+                uid,
+                self._classes[k],
+                dict(zip(self._classes, row, strict=True)),
+                c.present,
+            )
+            for (cid, uid), k, row, c in zip(ids, best, probs.tolist(), checked, strict=True)
+        ]
 
 
 def _out_width(model: nn.Module) -> int | None:

@@ -10,7 +10,7 @@ the model says having seen the conversation up to now, which differs from offlin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -42,6 +42,24 @@ class PrefixEngine:
 
     def new_state(self) -> PrefixState:
         return PrefixState(rows={name: [] for name in self.modalities})
+
+    def step_many(
+        self,
+        states: Sequence[PrefixState],
+        features: Mapping[str, torch.Tensor],
+        present: torch.Tensor,
+    ) -> torch.Tensor:
+        """``step`` for each of B conversations in turn: (B, out_dim)."""
+        return torch.stack(
+            [
+                self.step(
+                    state,
+                    {m: x[b] for m, x in features.items()},
+                    {m: bool(present[b, k]) for k, m in enumerate(self.modalities)},
+                )
+                for b, state in enumerate(states)
+            ]
+        )
 
     @torch.no_grad()
     def step(

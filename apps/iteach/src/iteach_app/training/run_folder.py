@@ -221,8 +221,10 @@ class RunFolder:
 
 
 def run_name(config: TrainConfig) -> str:
-    """``<data>-<framework or baseline>[-fold<k>]-seed<s>[-selected-on-TEST]``."""
+    """``<data>-<framework or baseline>[-causal][-fold<k>]-seed<s>[-selected-on-TEST]``."""
     parts = [config.dataset_label, config.framework if config.model == "iteach" else config.model]
+    if config.causal:
+        parts.append("causal")
     if config.fold is not None:
         parts.append(f"fold{config.fold}")
     parts.append(f"seed{config.seed}")
