@@ -62,6 +62,7 @@ class ModelOut(BaseModel):
     run: str
     version: str
     runtime: str
+    streaming: str = Field(description="how /v1/stream predicts: incrementally or by prefix re-run")
     limits: dict[str, int]
 
 
