@@ -8,6 +8,8 @@ PYPROJECTS := $(addsuffix /pyproject.toml,$(PROJECTS))
 # scikit-image: the face photograph (data.astronaut) that the media feature tests render into clips;
 # timm: its-distill's tests of a timm model's num_features (the app itself no longer uses timm)
 DEV_TOOLS := pytest ruff hypothesis transformers timm scikit-image
+# The serve tests: fastapi's TestClient (httpx), the load test's client, the page's browser driver.
+SERVE_DEV_TOOLS := httpx websockets playwright
 
 .PHONY: install test lint format demo bench clean
 
@@ -19,7 +21,7 @@ $(STAMP): $(PYPROJECTS) VERSION Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(addprefix -e ,$(filter-out apps/iteach,$(PROJECTS))) \
-		-e 'apps/iteach[features]' $(DEV_TOOLS)
+		-e 'apps/iteach[features,serve]' $(DEV_TOOLS) $(SERVE_DEV_TOOLS)
 	touch $(STAMP)
 
 lint: install

@@ -19,9 +19,11 @@ from iteach_app.commands import (
     data,
     demo,
     evaluate,
+    export,
     params,
     plot,
     predict,
+    serve,
     sweep,
     train,
 )
@@ -148,6 +150,8 @@ def one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 for module, name in ((train, "train"), (evaluate, "evaluate"), (demo, "demo"), (plot, "plot")):
     app.command(name)(one_line_errors(getattr(module, name)))
 app.command("predict")(one_line_errors(predict.predict))
+app.command("serve")(one_line_errors(serve.serve))
+app.command("export")(one_line_errors(export.export))
 app.command("params")(params.params)
 app.command("compare")(one_line_errors(compare.compare))
 app.command("sweep")(one_line_errors(sweep.sweep))

@@ -57,6 +57,7 @@ class RunFolder:
         self.last = self.path / "checkpoints" / "last.safetensors"
         self.best = self.path / "checkpoints" / "best.safetensors"
         self.figures = self.path / "figures"
+        self.onnx = self.path / "export" / "student.onnx"
         self.lock_file = self.path / ".iteach-app.lock"
 
     @property

@@ -16,6 +16,15 @@ from ecce import BiasedSelfAttention
 QUERY_CHUNK = 256
 
 
+def query_blocks(length: int, query_chunk: int | None) -> list[tuple[int, slice]]:
+    """(first row, row slice) of each query block: every row at once for ``query_chunk=None``,
+    without reading ``length`` (so a symbolic length, as in the ONNX export, stays symbolic)."""
+    if query_chunk is None:
+        return [(0, slice(None))]
+    step = max(1, query_chunk)
+    return [(start, slice(start, start + step)) for start in range(0, max(length, 1), step)]
+
+
 def key_padding_rows(bias_rows: torch.Tensor, utterance_mask: torch.Tensor) -> torch.Tensor:
     """bias rows (B, H|1, C, L) with -inf on padded keys; a conversation without any valid key
     keeps every key (as ecce.to_sdpa_mask does), so no softmax row is all -inf."""
@@ -42,11 +51,11 @@ def check_shapes(
     if x.dim() != 3 or x.shape[-1] != dim:
         raise ValueError(f"x must have shape (B, L, {dim}), got {tuple(x.shape)}")
     batch, length, _ = x.shape
-    expected = {(batch, h, length, length) for h in (1, num_heads)}
+    expected = [(batch, h, length, length) for h in (1, num_heads)]  # a list: sizes may be symbolic
     if bias is not None and tuple(bias.shape) not in expected:
         raise ValueError(
             f"bias has shape {tuple(bias.shape)}, expected (B, H, L, L) with H in "
-            f"(1, {num_heads}) = {sorted(expected)}"
+            f"(1, {num_heads}) = {expected}"
         )
     if utterance_mask is not None and (
         tuple(utterance_mask.shape) != (batch, length) or utterance_mask.dtype != torch.bool
@@ -111,10 +120,8 @@ class AttentionMixer(BiasedSelfAttention):
         keys = None if utterance_mask is None or bool(utterance_mask.all()) else utterance_mask
         if self.keys_in_bias and bias is not None:
             keys = None
-        step = length if self.query_chunk is None else self.query_chunk
         blocks = []
-        for start in range(0, length, step):
-            rows = slice(start, start + step)
+        for start, rows in query_blocks(length, self.query_chunk):
             mask = None if bias is None else bias[:, :, rows].to(x.dtype)
             if keys is not None:
                 if mask is None:

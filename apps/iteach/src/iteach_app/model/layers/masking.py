@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from iteach_app.model.layers.chunked import query_blocks
+
 
 def masked_attention(
     q: torch.Tensor,
@@ -31,10 +33,8 @@ def masked_attention(
         mask = None if bias is None else bias.to(q.dtype)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
     invalid = ~key_valid[:, None, None, :]
-    step = length if query_chunk is None else max(1, query_chunk)
     blocks = []
-    for start in range(0, max(length, 1), step):
-        rows = slice(start, start + step)
+    for start, rows in query_blocks(length, query_chunk):
         q_rows = q[:, :, rows]
         logits_mask = (
             q.new_zeros(batch, 1, q_rows.shape[2], k.shape[-2])
