@@ -276,6 +276,15 @@ class TrainConfig:
     threads: int | None = field(
         default=None, metadata=meta("torch CPU threads", "run", gt=0, hashed=False)
     )
+    report_to: Literal["none", "tensorboard", "mlflow", "wandb"] = field(
+        default="none",
+        metadata=meta(
+            "experiment tracker that receives per-step losses, learning rate and gradient norm, "
+            "per-epoch validation scores and timing, and the config (needs its extra)",
+            "run",
+            hashed=False,
+        ),
+    )
     checkpoint_every: int = field(
         default=25, metadata=meta("resumable checkpoint every N steps (0: epoch ends)", "run", ge=0)
     )
