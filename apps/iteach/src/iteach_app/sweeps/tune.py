@@ -103,7 +103,7 @@ def tune(
         load_if_exists=True,
         pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
     )
-    for stale in study.get_trials(deep_copy=False, states=(states.RUNNING,)):
+    for stale in study.get_trials(deepcopy=False, states=(states.RUNNING,)):
         study.tell(stale.number, state=states.FAIL)
         say(f"trial {stale.number} was left running by a stopped process: marked failed")
     drawn = len(study.trials)  # seeded past them: a resumed study draws new points
@@ -111,7 +111,7 @@ def tune(
         seed=seed + drawn, n_startup_trials=min(10, max(2, trials // 3))
     )
     counted = (states.COMPLETE, states.PRUNED)
-    done = len(study.get_trials(deep_copy=False, states=counted))
+    done = len(study.get_trials(deepcopy=False, states=counted))
     remaining = max(trials - done, 0)
     say(f"study {study_name!r} in {storage}: {done} trial(s) done, {remaining} to run")
 
