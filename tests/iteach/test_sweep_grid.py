@@ -232,7 +232,7 @@ def test_ray_launcher_gives_the_local_numbers(tmp_path: Path) -> None:
 
     spec = load_sweep(write_sweep(tmp_path / "s.toml", {"seed": [0, 1]}))
     run_sweep(spec, LocalLauncher(1), tmp_path / "local", say=lambda _: None)
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
     try:
         report = run_sweep(
             spec, RayLauncher(None, Resources(1)), tmp_path / "ray", say=lambda _: None
@@ -273,3 +273,15 @@ def test_slurm_job_spec() -> None:
     assert "gpus_per_node" not in job_parameters(Resources(cpus=1), None, 10)
     with pytest.raises(ConfigError, match="--slurm-time"):
         job_parameters(Resources(), None, 0)
+
+
+def test_cli_grid_runs_then_skips_everything(tmp_path: Path) -> None:
+    path = write_sweep(tmp_path / "s.toml", {"seed": [0, 1]})
+    out = tmp_path / "out"
+    args = ["sweep", "grid", str(path), "--out", str(out)]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "2 runs: 0 skipped (finished before), 2 trained now" in first.output
+    assert "| 2 |" in (out / "summary.md").read_text()
+    second = CliRunner().invoke(app, args)
+    assert "2 runs: 2 skipped (finished before), 0 trained now" in second.output

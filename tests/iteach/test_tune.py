@@ -123,5 +123,19 @@ def test_a_killed_study_resumes_and_writes_a_config_train_takes(tmp_path: Path) 
     config = resolve(values, source="best.toml")
     assert config.lr == pytest.approx(best.params["lr"])
     assert config.dropout == best.params["dropout"]
-    assert config.hidden_dim == TINY["hidden_dim"] and config.epochs == 2
+    assert config.hidden_dim == TINY["hidden_dim"]
+    assert config.epochs == 2
     assert "| trial |" in (out / "trials.md").read_text()
+
+
+@needs_optuna
+def test_cli_tune_needs_a_search_table(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from iteach_app.cli import app
+
+    path = tmp_path / "t.toml"
+    path.write_text(tomli_w.dumps({"base": TINY}))
+    result = CliRunner().invoke(app, ["tune", str(path), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "[search] is empty" in result.output

@@ -179,7 +179,7 @@ def to_markdown(spec: SweepSpec, scores: list[RunScore], planned: int) -> str:
         "model selected on the validation split unless the config says otherwise.",
         "",
         "| "
-        + " | ".join([*axes, "runs", "complete data", "UME average", "decline", "s / run"])
+        + " | ".join([*axes, "runs", "complete data", "UME average", "decline", "train s / run"])
         + " |",
         "|" + "---|" * len(axes) + "---:|" * 5,
     ]
