@@ -4,7 +4,8 @@
 Each trial is a normal run folder (``trials/<config hash>``); its objective is the best
 validation score of the run (the UME average of the selection metric that picks its epoch),
 reported epoch by epoch so that a trial below the median of earlier trials at the same epoch is
-pruned. The test split never enters the objective. The study lives in a database (SQLite by
+pruned (from the first epoch on, once two trials have finished: a short budget gains most from
+stopping early). The test split never enters the objective. The study lives in a database (SQLite by
 default, in the output folder), so a killed study resumes where it stopped: finished trials
 count towards ``--trials``, a trial the kill left running is marked failed, and the sampler is
 seeded past the trials already drawn so it does not draw the same points again. One process
