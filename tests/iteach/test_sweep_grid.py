@@ -232,7 +232,13 @@ def test_ray_launcher_gives_the_local_numbers(tmp_path: Path) -> None:
 
     spec = load_sweep(write_sweep(tmp_path / "s.toml", {"seed": [0, 1]}))
     run_sweep(spec, LocalLauncher(1), tmp_path / "local", say=lambda _: None)
-    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
+    except Exception as err:  # Ray's fixed 30 s node start-up wait, on an overloaded machine
+        if "timed out during startup" not in str(err):
+            raise
+        ray.shutdown()
+        pytest.skip(f"Ray could not start a local node here: {err}")
     try:
         report = run_sweep(
             spec, RayLauncher(None, Resources(1)), tmp_path / "ray", say=lambda _: None
