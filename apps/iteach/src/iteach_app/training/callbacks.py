@@ -124,6 +124,15 @@ def current_lr(loop: TrainLoop) -> float:
     return float(main[0]["lr"])
 
 
+TIMING_KEYS = ("seconds", "eval_seconds")
+
+
+def without_timing(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The epoch records without their wall-clock fields: what a rerun (or a resumed run) of the
+    same config reproduces exactly."""
+    return [{k: v for k, v in record.items() if k not in TIMING_KEYS} for record in history]
+
+
 class EpochClock(Callback):
     """Adds ``lr`` (at the epoch's last step), ``seconds`` (training steps of the epoch, in this
     process: a resumed epoch counts its remaining steps) and ``eval_seconds`` (the selection
