@@ -16,12 +16,13 @@ SERVE_DEV_TOOLS := httpx websockets playwright
 install: $(STAMP)
 
 # Re-installs only when a pyproject.toml or VERSION changes; editable installs pick up code edits.
-# The app comes with its [features] extra (MiniLM text model, openSMILE) so its tests run too.
+# The app comes with its [features] extra (MiniLM text model, openSMILE) and the sweep, tuning and
+# tracking extras (all but wandb, whose test uses a stand-in) so their tests run too.
 $(STAMP): $(PYPROJECTS) VERSION Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(addprefix -e ,$(filter-out apps/iteach,$(PROJECTS))) \
-		-e 'apps/iteach[features,serve]' $(DEV_TOOLS) $(SERVE_DEV_TOOLS)
+		-e 'apps/iteach[features,serve,tune,tensorboard,mlflow,ray,slurm]' $(DEV_TOOLS) $(SERVE_DEV_TOOLS)
 	touch $(STAMP)
 
 lint: install
@@ -67,12 +68,17 @@ bench-baselines: install
 # 3 hours of 2 CPU cores at the default recipe's full budget; never run by CI (SEEDS=0: one seed).
 SEEDS ?= 0,1,2
 EXPERIMENTS := $(BIN)/python benchmarks/experiments
+# The headline and ECCE-over-folds tables are sweep files (benchmarks/sweeps, seeds in the files;
+# resumable: rerun to finish); SWEEP_ARGS=--launcher ray --address auto spreads them on Ray.
+SWEEPS ?= /tmp/iteach-sweeps
+RESULT_SWEEPS := headline-iemocap4 headline-iemocap6 headline-mosi ecce-folds-iemocap4 ecce-folds-iemocap6
 results: install
-	nice $(EXPERIMENTS)/headline.py run --seeds $(SEEDS) --jobs 2
-	$(EXPERIMENTS)/headline.py table --seeds $(SEEDS) --out docs/results/headline.md
+	for sweep in $(RESULT_SWEEPS); do \
+		nice $(BIN)/iteach-app sweep grid benchmarks/sweeps/$$sweep.toml --jobs 2 $(SWEEP_ARGS) \
+			--out $(SWEEPS)/$$sweep || exit 1; \
+		cp $(SWEEPS)/$$sweep/summary.md docs/results/$$sweep.md; \
+	done
 	nice $(EXPERIMENTS)/run_results.py all --seeds $(SEEDS)
-	nice $(EXPERIMENTS)/ecce_folds.py run --folds 1,2,3,4 --seeds $(SEEDS) --jobs 2
-	$(EXPERIMENTS)/ecce_folds.py table --out docs/results/ecce-folds.md
 	nice $(EXPERIMENTS)/compare_baselines.py iemocap --full --seeds $(SEEDS) \
 		--models iteach,ae,cra,mmin,cpm --out /tmp/iteach-baselines
 	nice $(EXPERIMENTS)/compare_baselines.py mosi --full --seeds $(SEEDS) --out /tmp/iteach-baselines

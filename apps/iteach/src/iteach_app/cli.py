@@ -20,12 +20,14 @@ from iteach_app.commands import (
     demo,
     evaluate,
     export,
+    grid,
     params,
     plot,
     predict,
     serve,
     sweep,
     train,
+    tune,
 )
 from iteach_app.commands.features import app as features_app
 from iteach_app.commands.help_defaults import show_every_default
@@ -154,7 +156,16 @@ app.command("serve")(one_line_errors(serve.serve))
 app.command("export")(one_line_errors(export.export))
 app.command("params")(params.params)
 app.command("compare")(one_line_errors(compare.compare))
-app.command("sweep")(one_line_errors(sweep.sweep))
+sweep_app = typer.Typer(
+    cls=OneLineErrors,
+    help="Many runs: the paper's IME / Figure 8 protocols, or a grid of settings from a file.",
+    no_args_is_help=True,
+)
+for protocol in ("ime", "fig8"):
+    sweep_app.command(protocol)(one_line_errors(sweep.protocol_command(protocol)))
+sweep_app.command("grid")(one_line_errors(grid.grid))
+app.add_typer(sweep_app, name="sweep")
+app.command("tune")(one_line_errors(tune.tune))
 data_app.command("info")(one_line_errors(data.info))
 data_app.command("audit")(one_line_errors(data.audit))
 data_app.command("synth")(one_line_errors(data.synth))

@@ -1,8 +1,10 @@
 """`iteach-app sweep ime|fig8 [options]`: the paper's IME (Table 5) or Figure 8 protocol for any
-model; one run folder per training rate, then one table and one plot."""
+model; one run folder per training rate, then one table and one plot. `iteach-app sweep grid
+SWEEP.toml` (commands/grid.py) runs a grid of settings from a file."""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,9 +14,25 @@ from iteach_app.commands.options import config_options
 from iteach_app.config import load_toml, resolve
 
 
-@config_options()
-def sweep(
-    protocol: Annotated[str, typer.Argument(help="ime (Table 5) or fig8 (trained at 0.7 only)")],
+def protocol_command(protocol: str) -> Any:
+    """The `sweep ime` or `sweep fig8` command: `sweep` with its protocol fixed."""
+
+    def command(**kwargs: Any) -> None:
+        sweep(protocol, **kwargs)
+
+    command.__signature__ = inspect.signature(_options)  # type: ignore[attr-defined]
+    command.__annotations__ = dict(_options.__annotations__)
+    command.__doc__ = PROTOCOL_HELP[protocol]
+    return config_options()(command)
+
+
+PROTOCOL_HELP = {
+    "ime": "IME (Table 5): train one model per rate of --eval-rates, test each at its own rate.",
+    "fig8": "Figure 8: train one model at missing rate 0.7 only, test it at every rate.",
+}
+
+
+def _options(
     config_file: Annotated[
         Path | None,
         typer.Option("--config", "-c", help="TOML config; options given here override its values"),
@@ -25,6 +43,21 @@ def sweep(
     name: Annotated[str | None, typer.Option(help="sweep folder name (default: derived)")] = None,
     resume: Annotated[bool, typer.Option(help="continue the sweep's unfinished runs")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress")] = False,
+    *,
+    overrides: dict[str, Any],
+) -> None:
+    """The options of `sweep ime` / `sweep fig8` (the signature their commands take)."""
+
+
+def sweep(
+    protocol: str,
+    config_file: Path | None = None,
+    fold: int | None = None,
+    seed: int | None = None,
+    out: Path = Path("runs"),
+    name: str | None = None,
+    resume: bool = False,
+    quiet: bool = False,
     *,
     overrides: dict[str, Any],
 ) -> None:

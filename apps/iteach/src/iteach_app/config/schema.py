@@ -365,6 +365,11 @@ class TrainConfig:
         metadata=meta(
             "print the modality audit (a linear probe per modality) before training; cached "
             "per data, so only the first run on a dataset pays for it",
+    report_to: Literal["none", "tensorboard", "mlflow", "wandb"] = field(
+        default="none",
+        metadata=meta(
+            "experiment tracker that receives per-step losses, learning rate and gradient norm, "
+            "per-epoch validation scores and timing, and the config (needs its extra)",
             "run",
             hashed=False,
         ),

@@ -6,6 +6,7 @@ Each is a `Callback` on `TrainLoop`'s events; only these (through `RunFolder`) w
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -120,6 +121,43 @@ class EarlyStopping(Callback):
 
     def on_epoch_closed(self, loop: TrainLoop) -> None:
         self.check(loop)
+
+
+def current_lr(loop: TrainLoop) -> float:
+    """The learning rate now applied to the main parameter group (the one configured at
+    ``config.lr``; a router's group runs at its own rate)."""
+    groups = loop.optimizer.param_groups
+    main = [g for g in groups if g.get("base_lr") == loop.config.lr] or groups
+    return float(main[0]["lr"])
+
+
+TIMING_KEYS = ("seconds", "eval_seconds")
+
+
+def without_timing(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The epoch records without their wall-clock fields: what a rerun (or a resumed run) of the
+    same config reproduces exactly."""
+    return [{k: v for k, v in record.items() if k not in TIMING_KEYS} for record in history]
+
+
+class EpochClock(Callback):
+    """Adds ``lr`` (at the epoch's last step), ``seconds`` (training steps of the epoch, in this
+    process: a resumed epoch counts its remaining steps) and ``eval_seconds`` (the selection
+    evaluation) to each epoch record. Goes first among the callbacks so that the evaluation it
+    times runs between its two events."""
+
+    def __init__(self) -> None:
+        self.started = self.evaluating = 0.0
+
+    def on_epoch_begin(self, loop: TrainLoop) -> None:
+        self.started = time.perf_counter()
+
+    def on_evaluate(self, loop: TrainLoop, record: dict[str, Any]) -> None:
+        self.evaluating = time.perf_counter()
+        record.update(lr=current_lr(loop), seconds=round(self.evaluating - self.started, 3))
+
+    def on_epoch_end(self, loop: TrainLoop, record: dict[str, Any]) -> None:
+        record["eval_seconds"] = round(time.perf_counter() - self.evaluating, 3)
 
 
 class Checkpoints(Callback):

@@ -22,7 +22,7 @@ from iteach_app.training.distributed import DistInfo
 from iteach_app.training.optim import Criterion, LambdaLR, LRSchedule
 from iteach_app.training.plans import epoch_batches
 from iteach_app.training.precision import autocast
-from iteach_app.training.step import run_step
+from iteach_app.training.step import StepResult, run_step
 from its_distill import InvertedTeacherStudent
 from missing_modality import ModalityMasker, Schedule
 
@@ -82,6 +82,7 @@ class TrainLoop:
         self.num_batches = 0
         self.step_function = run_step  # a callback may swap it for a phase (MMIN pre-training)
         self.stop_reason: str | None = None
+        self.last_step: StepResult | None = None  # the latest step's losses, for trackers
 
     def fire(self, event: str, *args: Any) -> None:
         """Call ``event`` on every callback, in order."""
@@ -131,6 +132,7 @@ class TrainLoop:
             self.optimizer.step()
             if self.lr_scheduler is not None:
                 self.lr_scheduler.step()
+            self.last_step = result
             for key, value in {**result.logs, "rate": result.rate, "steps": 1.0}.items():
                 state.sums[key] = state.sums.get(key, 0.0) + value
             state.step = step + 1

@@ -3,7 +3,8 @@
 A run folder holds config.toml / config.json (the resolved config and its hash), metrics.json /
 metrics.csv (one record per epoch), ume.md / .csv / .json / .png (the final UME on test),
 checkpoints/last.safetensors (resumable) and checkpoints/best.safetensors (the selected model),
-figures/ and, while a process trains into it, a lock file naming that process.
+figures/, tracking/ (TensorBoard events or an MLflow database, with --report-to) and, while
+a process trains into it, a lock file naming that process.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class RunFolder:
         self.best = self.path / "checkpoints" / "best.safetensors"
         self.figures = self.path / "figures"
         self.onnx = self.path / "export" / "student.onnx"
+        self.tracking = self.path / "tracking"  # a local tracker's files (TensorBoard, MLflow)
+        self.mlflow_db = self.tracking / "mlflow.db"
         self.lock_file = self.path / ".iteach-app.lock"
 
     @property
@@ -252,6 +255,29 @@ class RunFolder:
         if not isinstance(epochs, list) or not all(isinstance(e, dict) for e in epochs):
             raise RunFolderError(f"{self.metrics_json}: no list of epoch records under 'epochs'")
         return epochs
+
+    def finished_hash(self) -> str | None:
+        """The config hash recorded with the final UME (None: the run has not finished)."""
+        try:
+            payload = json.loads(self.ume["json"].read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return payload.get("config_hash") if isinstance(payload, dict) else None
+
+    def unresumable(self) -> bool:
+        """True when the folder holds epoch results but neither a final result nor a checkpoint
+        to resume from (a process killed between writing them): training it again must start
+        in a fresh folder."""
+        finished = self.ume["json"].is_file()
+        return self.metrics_json.is_file() and not self.last.is_file() and not finished
+
+    def read_history(self) -> list[dict[str, Any]]:
+        """The epoch records of metrics.json ([] before the first epoch ends)."""
+        try:
+            payload = json.loads(self.metrics_json.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        return list(payload.get("epochs", [])) if isinstance(payload, dict) else []
 
     def save(
         self, which: str, model_state: Mapping[str, Any], config: TrainConfig, **kw: Any

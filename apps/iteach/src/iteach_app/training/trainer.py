@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from iteach_app.training import distributed
 from iteach_app.training.callbacks import (
     Checkpoints,
     EarlyStopping,
+    EpochClock,
     MetricsFiles,
     ProgressDisplay,
     Selection,
@@ -35,7 +37,7 @@ from iteach_app.training.distributed import DistInfo
 from iteach_app.training.evaluation import evaluate_student
 from iteach_app.training.framework import build_framework
 from iteach_app.training.keep import effective_keep_at_least, single_modality_note
-from iteach_app.training.loop import TrainLoop, TrainState
+from iteach_app.training.loop import Callback, TrainLoop, TrainState
 from iteach_app.training.optim import Criterion, build_criterion, build_optimizer, build_schedule
 from iteach_app.training.plans import epoch_batches, evaluation_batches, too_long, utterance_budget
 from iteach_app.training.preflight import check_keep_at_least, check_labels
@@ -44,6 +46,7 @@ from iteach_app.training.resume_state import check_resume_state
 from iteach_app.training.run_folder import RunFolder, protocol_note
 from iteach_app.training.standardization import fit_input_statistics
 from iteach_app.training.teacher_phase import TeacherFreeze
+from iteach_app.training.trackers import require_tracker, tracker_callbacks
 from missing_modality import ModalityMasker, UMEResult, parse_schedule
 
 
@@ -64,7 +67,8 @@ class Trainer:
 
     ``resume=True`` continues from the folder's last checkpoint where it exists; without it a
     folder holding one is refused before anything is written. ``on_step(state)`` runs after
-    every step (tests use it to interrupt a run); ``verbose`` shows progress and epoch lines.
+    every step (tests use it to interrupt a run); ``verbose`` shows progress and epoch lines;
+    ``callbacks`` join the run's own (after them), e.g. a tuner's pruning.
     """
 
     def __init__(
@@ -79,8 +83,11 @@ class Trainer:
         on_step: Any = None,
         console: Console | None = None,
         title: str | None = None,
+        callbacks: Sequence[Callback] = (),
     ) -> None:
         self.config = validate(config)
+        require_tracker(self.config.report_to)
+        self.extra_callbacks = list(callbacks)
         if config.threads is not None:
             torch.set_num_threads(config.threads)
         self.folder = RunFolder(run_dir)
@@ -141,11 +148,14 @@ class Trainer:
         display = ProgressDisplay(self.console, self.verbose)
         callbacks = [
             *phase_callbacks(self.model.student, self.config.mmin_pretrain_epochs),
+            EpochClock(),
             DistillDiagnostics(),
             Selection(self.folder),
             Checkpoints(self.folder),
             MetricsFiles(self.folder, self.title),
             display,
+            *tracker_callbacks(self.config, self.folder, self.run_dir.name),
+            *self.extra_callbacks,
         ]
         teacher_epochs = min(self.config.teacher_epochs or 0, self.config.epochs - 1)
         if teacher_epochs > 0 and self.model.teacher is not None:
