@@ -365,6 +365,10 @@ class TrainConfig:
         metadata=meta(
             "print the modality audit (a linear probe per modality) before training; cached "
             "per data, so only the first run on a dataset pays for it",
+            "run",
+            hashed=False,
+        ),
+    )
     report_to: Literal["none", "tensorboard", "mlflow", "wandb"] = field(
         default="none",
         metadata=meta(

@@ -271,14 +271,6 @@ class RunFolder:
         finished = self.ume["json"].is_file()
         return self.metrics_json.is_file() and not self.last.is_file() and not finished
 
-    def read_history(self) -> list[dict[str, Any]]:
-        """The epoch records of metrics.json ([] before the first epoch ends)."""
-        try:
-            payload = json.loads(self.metrics_json.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return []
-        return list(payload.get("epochs", [])) if isinstance(payload, dict) else []
-
     def save(
         self, which: str, model_state: Mapping[str, Any], config: TrainConfig, **kw: Any
     ) -> None:
