@@ -36,6 +36,10 @@ def test_interval_agrees_with_a_plain_loop(seed: int) -> None:
 
 def test_interval_edge_cases() -> None:
     assert bootstrap_interval([0.2]) == (0.2, 0.2)
+    one = paired_difference({("d", 1, 0): 0.7}, {("d", 1, 0): 0.6}, names=("a", "b"),
+                            dataset="d", score="avg")  # fmt: skip
+    assert one is not None
+    assert one.verdict == "one pair: no interval"
     low, _high = bootstrap_interval([0.01, 0.02, 0.03, 0.015])
     assert low > 0
     for bad in ([], [float("nan"), 1.0]):
