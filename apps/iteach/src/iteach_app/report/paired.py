@@ -38,7 +38,10 @@ class PairedDifference:
 
     @property
     def verdict(self) -> str:
-        """ "better" / "worse" where the interval excludes 0, else "no clear difference"."""
+        """ "better" / "worse" where the interval excludes 0, else "no clear difference"; a
+        single pair has no interval to judge by."""
+        if self.pairs < 2:
+            return "one pair: no interval"
         if self.low > 0:
             return "better"
         if self.high < 0:
