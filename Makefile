@@ -71,7 +71,8 @@ EXPERIMENTS := $(BIN)/python benchmarks/experiments
 # The headline and ECCE-over-folds tables are sweep files (benchmarks/sweeps, seeds in the files;
 # resumable: rerun to finish); SWEEP_ARGS=--launcher ray --address auto spreads them on Ray.
 SWEEPS ?= /tmp/iteach-sweeps
-RESULT_SWEEPS := headline-iemocap4 headline-iemocap6 headline-mosi ecce-folds-iemocap4 ecce-folds-iemocap6
+RESULT_SWEEPS := headline-iemocap4 headline-iemocap6 headline-mosi method-emorynlp ecce-folds-iemocap4 \
+	ecce-folds-iemocap6 method-ecce-iemocap4 method-ecce-iemocap6 method-ecce-mosi method-ecce-emorynlp
 results: install
 	for sweep in $(RESULT_SWEEPS); do \
 		nice $(BIN)/iteach-app sweep grid benchmarks/sweeps/$$sweep.toml --jobs 2 $(SWEEP_ARGS) \
