@@ -11,12 +11,12 @@ another function of the same signature.
 from __future__ import annotations
 
 import json
-import random
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from iteach_app.report.paired import bootstrap_interval
 from iteach_app.sweeps.runner import SweepFolder
 from iteach_app.sweeps.spec import SweepSpec
 from iteach_app.training.run_folder import SELECTION_METRIC, RunFolder
@@ -52,14 +52,13 @@ class PairedStats:
 def paired_bootstrap(
     a: Sequence[float], b: Sequence[float], *, resamples: int = 10_000, seed: int = 0
 ) -> PairedStats:
-    """Mean of ``a[i] - b[i]`` and the percentile bootstrap 95% interval of that mean
-    (pairs resampled with replacement, a fixed seed: the same table every time)."""
+    """Mean of ``a[i] - b[i]`` and the percentile bootstrap 95% interval of that mean, by the
+    same bootstrap as `iteach-app compare` (report/paired.py: fixed seed, the same table every
+    time)."""
     if len(a) != len(b) or not a:
         raise ValueError(f"paired statistics need equal, non-empty lists; got {len(a)}, {len(b)}")
     diffs = [x - y for x, y in zip(a, b, strict=True)]
-    rng = random.Random(seed)
-    means = sorted(statistics.fmean(rng.choices(diffs, k=len(diffs))) for _ in range(resamples))
-    low, high = means[int(0.025 * resamples)], means[int(0.975 * resamples) - 1]
+    low, high = bootstrap_interval(diffs, resamples=resamples, seed=seed)
     wins = sum(d > 0 for d in diffs)
     return PairedStats(len(diffs), statistics.fmean(diffs), low, high, wins)
 
