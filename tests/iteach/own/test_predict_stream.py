@@ -81,7 +81,15 @@ def _stream_lines(table: Path, features: dict[str, str]) -> list[str]:
 def _offline(run: Path, table: Path, features: dict[str, str], features_arg) -> dict:
     out = table.parent / "offline.jsonl"
     result = _invoke(
-        "predict", run, "--conversations", table, "--features", features_arg(features), "--out", out
+        "predict",
+        run,
+        "--conversations",
+        table,
+        "--features",
+        features_arg(features),
+        "--out",
+        out,
+        "--overwrite",
     )
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in out.read_text().splitlines()]
