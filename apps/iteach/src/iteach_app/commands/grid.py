@@ -9,14 +9,12 @@ from typing import Annotated
 
 import typer
 
-from iteach_app.sweeps.launchers import LAUNCHERS
-
 
 def grid(
     sweep_file: Annotated[Path, typer.Argument(help="sweep TOML: [base], [axes], [compare]")],
     jobs: Annotated[int, typer.Option(help="local launcher: runs at a time")] = 1,
     launcher: Annotated[
-        str, typer.Option(help=f"where the runs execute: {', '.join(LAUNCHERS)}")
+        str, typer.Option(help="where the runs execute: local, ray or slurm")
     ] = "local",
     address: Annotated[
         str | None,
