@@ -4,7 +4,8 @@
 most runs of a study reuse the same data. The key is a hash of exactly the audit's inputs: the
 task, and per split it reads (train, and val or test) every conversation's labels and each
 modality's observed feature rows (bytes, shapes and dtypes), plus `AUDIT_VERSION`. Any change to
-the data or the split changes the key; nothing else can. The file is plain JSON (no pickle),
+the data or the split changes the key; nothing else can. The file is plain JSON (never a format
+that runs code when read),
 written atomically; one that cannot be read is recomputed and replaced.
 
 Folder: ``$ITEACH_CACHE/audit``, else ``$XDG_CACHE_HOME/iteach-app/audit`` (``~/.cache`` when
