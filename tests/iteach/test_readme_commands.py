@@ -32,8 +32,9 @@ def _train_runs(args: list[str]) -> list[str]:
     options, index = {}, 0
     while index < len(args):
         key = args[index].removeprefix("--").replace("-", "_")
-        options[key] = args[index + 1]
-        index += 2
+        flag = index + 1 == len(args) or args[index + 1].startswith("--")
+        options[key] = True if flag else args[index + 1]  # a bare --flag (e.g. --causal) is True
+        index += 1 if flag else 2
     if "name" in options:
         return [options["name"]]
     seeds = parse_int_list(options.pop("seed", None), "seed") or [0]
