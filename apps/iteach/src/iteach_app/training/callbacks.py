@@ -124,11 +124,13 @@ class EarlyStopping(Callback):
 
 
 def current_lr(loop: TrainLoop) -> float:
-    """The learning rate now applied to the main parameter group (the one configured at
-    ``config.lr``; a router's group runs at its own rate)."""
+    """The learning rate the last optimiser step used in the main parameter group (the one
+    configured at ``config.lr``; a router's group runs at its own rate); before any step, the
+    rate the first one will use."""
     groups = loop.optimizer.param_groups
-    main = [g for g in groups if g.get("base_lr") == loop.config.lr] or groups
-    return float(main[0]["lr"])
+    index = next((i for i, g in enumerate(groups) if g.get("base_lr") == loop.config.lr), 0)
+    rates = loop.step_lrs or [g["lr"] for g in groups]
+    return float(rates[index])
 
 
 TIMING_KEYS = ("seconds", "eval_seconds")

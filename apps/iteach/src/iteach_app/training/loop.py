@@ -81,6 +81,7 @@ class TrainLoop:
         self.lr_scheduler: LambdaLR | None = None
         self.num_batches = 0
         self.step_function = run_step  # a callback may swap it for a phase (MMIN pre-training)
+        self.step_lrs: list[float] | None = None  # each group's rate at the last step
         self.stop_reason: str | None = None
         self.last_step: StepResult | None = None  # the latest step's losses, for trackers
 
@@ -130,6 +131,7 @@ class TrainLoop:
             if config.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
             self.optimizer.step()
+            self.step_lrs = [group["lr"] for group in self.optimizer.param_groups]
             if self.lr_scheduler is not None:
                 self.lr_scheduler.step()
             self.last_step = result
