@@ -264,7 +264,7 @@ class InvertedTeacherStudent(nn.Module):
             raise ValueError(
                 f"the {name}'s logits{via} have shape {tuple(logits.shape)}, but {source} is "
                 f"{expected}: the last dim must be the {expected} classes (does output_key name "
-                f"the logits?)"
+                f"the logits? a model returning (hidden, logits) needs output_key=1)"
             )
         return logits
 
