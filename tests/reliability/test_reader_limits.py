@@ -121,7 +121,8 @@ def test_a_sparse_8gb_checkpoint_is_refused_from_its_header(finished, tmp_path) 
     assert error.startswith("error: ")
     assert "best.safetensors" in error
     assert "does not fit this model" in error
-    assert int(peak.removeprefix("peak_kib=")) < 2 * 2**20  # far below the 8 GB it claims
+    # far below the 8 GB it claims (the full suite measured up to 2.7 GB: imports, page cache)
+    assert int(peak.removeprefix("peak_kib=")) < 4 * 2**20
 
 
 def test_a_padded_checkpoint_is_refused(finished, tmp_path) -> None:

@@ -120,7 +120,19 @@ def test_metrics_without_a_checkpoint_resume_from_epoch_one(tmp_path) -> None:
 
 def test_ctrl_c_exits_130_and_prints_the_resume_command(tmp_path) -> None:
     run = tmp_path / "run"
-    args = [*TINY[:-3], "--epochs", "500", "-q", "--out", tmp_path, "--name", "run"]
+    # No early stopping: the run must still be training when the signal comes.
+    args = [
+        *TINY[:-3],
+        "--epochs",
+        "500",
+        "--patience",
+        "0",
+        "-q",
+        "--out",
+        tmp_path,
+        "--name",
+        "run",
+    ]
     process = subprocess.Popen(
         _cli("train", *args), env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
