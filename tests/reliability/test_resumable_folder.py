@@ -133,8 +133,15 @@ def test_ctrl_c_exits_130_and_prints_the_resume_command(tmp_path) -> None:
         "--name",
         "run",
     ]
+    # The child gets SIGINT's default disposition: a test run earlier in this process (Ray)
+    # may have set it to ignored, which a child would inherit and Python would then respect.
     process = subprocess.Popen(
-        _cli("train", *args), env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        _cli("train", *args),
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 240
     while not (run / "metrics.json").is_file() and time.monotonic() < deadline:
