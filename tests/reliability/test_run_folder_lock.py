@@ -76,18 +76,39 @@ def test_stale_lock_of_a_dead_process_is_recovered(tmp_path: Path) -> None:
         check=True,
     )
     folder = RunFolder(tmp_path)
-    folder.lock_file.write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname()}))
+    folder.lock_file.write_text(f"{int(dead.stdout)}\n{socket.gethostname()}\n")
     folder.acquire()
-    assert json.loads(folder.lock_file.read_text())["pid"] == os.getpid()
+    assert folder.lock_file.read_text().splitlines()[0] == str(os.getpid())
     folder.release()
     assert not folder.lock_file.exists()
 
 
 def test_lock_of_another_host_is_respected(tmp_path: Path) -> None:
     folder = RunFolder(tmp_path)
-    folder.lock_file.write_text(json.dumps({"pid": 1, "host": "elsewhere.example"}))
+    folder.lock_file.write_text("1\nelsewhere.example\n")
     with pytest.raises(RunFolderError, match=r"pid 1 on elsewhere\.example"):
         folder.acquire()
+    assert folder.lock_file.read_text() == "1\nelsewhere.example\n"
+
+
+def test_an_unreadable_lock_is_respected_and_kept(tmp_path: Path) -> None:
+    """A lock file that names no holder (an older version's, or a garbled one) is not broken."""
+    folder = RunFolder(tmp_path)
+    folder.lock_file.write_text(json.dumps({"pid": 1, "host": "elsewhere.example"}))
+    with pytest.raises(RunFolderError, match="another process"):
+        folder.acquire()
+    assert folder.lock_file.exists()
+
+
+def test_a_second_run_folder_object_in_this_process_is_refused(tmp_path: Path) -> None:
+    first, second = RunFolder(tmp_path), RunFolder(tmp_path)
+    first.acquire()
+    with pytest.raises(RunFolderError, match=f"pid {os.getpid()} on {socket.gethostname()}"):
+        second.acquire()
+    second.release()
+    assert first.lock_file.exists()
+    first.release()
+    assert not first.lock_file.exists()
 
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640)])

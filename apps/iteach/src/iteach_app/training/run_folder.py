@@ -10,14 +10,14 @@ a process trains into it, a lock file naming that process.
 from __future__ import annotations
 
 import csv
-import errno
 import io
 import json
 import os
-import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from filelock import SoftFileLock, Timeout
 
 from iteach_app.config import ConfigError, TrainConfig, load_toml, resolve, to_toml
 from iteach_app.data_paths import locate_data, relative_paths
@@ -62,6 +62,7 @@ class RunFolder:
         self.tracking = self.path / "tracking"  # a local tracker's files (TensorBoard, MLflow)
         self.mlflow_db = self.tracking / "mlflow.db"
         self.lock_file = self.path / ".iteach-app.lock"
+        self._lock: SoftFileLock | None = None
 
     @property
     def name(self) -> str:
@@ -110,52 +111,32 @@ class RunFolder:
 
     # ------------------------------------------------------------------ lock
     def acquire(self) -> None:
-        """Take the folder's lock (O_EXCL); a lock held by a dead process on this host is stale."""
-        mine = json.dumps({"pid": os.getpid(), "host": socket.gethostname()})
-        for _ in range(2):
-            try:
-                fd = os.open(self.lock_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                holder = self._holder()
-                if holder is None or not self._stale(holder):
-                    who = (
-                        f"pid {holder['pid']} on {holder['host']}" if holder else "another process"
-                    )
-                    raise RunFolderError(
-                        f"{self.path}: another training ({who}) is writing this run folder; "
-                        f"wait for it, or delete {self.lock_file.name} if it is gone"
-                    ) from None
-                self.lock_file.unlink(missing_ok=True)
-                continue
-            with os.fdopen(fd, "w") as handle:
-                handle.write(mine)
-            return
-        raise RunFolderError(f"{self.lock_file}: could not take the lock")  # pragma: no cover
+        """Take the folder's lock without waiting: filelock's `SoftFileLock`, a marker file
+        naming the holder's pid and host, so a lock left by a dead process on this host is
+        reclaimed and one held from another host of a shared folder is respected."""
+        lock = SoftFileLock(self.lock_file, blocking=False, thread_local=False)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise RunFolderError(
+                f"{self.path}: another training ({self._holder()}) is writing this run folder; "
+                f"wait for it, or delete {self.lock_file.name} if it is gone"
+            ) from None
+        self._lock = lock
 
     def release(self) -> None:
-        """Drop the lock if this process holds it."""
-        holder = self._holder()
-        if holder is not None and holder.get("pid") == os.getpid():
-            self.lock_file.unlink(missing_ok=True)
+        """Drop the lock if this object holds it."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
-    def _holder(self) -> dict[str, Any] | None:
+    def _holder(self) -> str:
+        """The holder as "pid N on HOST", read from the lock's marker (its first two lines)."""
         try:
-            holder = json.loads(self.lock_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return holder if isinstance(holder, dict) and "pid" in holder else None
-
-    @staticmethod
-    def _stale(holder: Mapping[str, Any]) -> bool:
-        if holder.get("host") != socket.gethostname():
-            return False
-        try:
-            os.kill(int(holder["pid"]), 0)
-        except ProcessLookupError:
-            return True
-        except OSError as err:
-            return err.errno != errno.EPERM
-        return False
+            pid, host = self.lock_file.read_text(encoding="utf-8").splitlines()[:2]
+        except (OSError, UnicodeDecodeError, ValueError):
+            return "another process"
+        return f"pid {pid} on {host}" if pid.isdigit() and host else "another process"
 
     # ------------------------------------------------------------------ files
     def write_config(self, config: TrainConfig) -> None:
