@@ -83,15 +83,17 @@ def run_one(job: Job, root: Path, epochs: int | None) -> str:
     folder = job.folder(root)
     if (folder / "ume.json").is_file():
         return f"done already: {folder}"
-    resume = (
-        ("--resume", str(folder)) if (folder / "checkpoints" / "last.safetensors").is_file() else ()
-    )
+    if (folder / "checkpoints" / "last.safetensors").is_file():  # resumes with its own config
+        settings: tuple[str, ...] = ("--resume", str(folder))
+    else:
+        settings = (
+            *job.args, *(("--causal",) if job.mode == "online" else ()),
+            *(("--epochs", str(epochs)) if epochs else ()),
+            "--seed", "0", "--out", str(root), "--name", folder.name,
+        )  # fmt: skip
     cmd = [
-        "nice", "-n", "15", sys.executable, "-m", "iteach_app", "train", *job.args,
-        *(("--causal",) if job.mode == "online" else ()),
-        *(("--epochs", str(epochs)) if epochs else ()),
-        "--seed", "0", "--out", str(root), "--name", folder.name,
-        "--threads", "1", "--device", "cpu", "-q", *resume,
+        "nice", "-n", "15", sys.executable, "-m", "iteach_app", "train", *settings,
+        "--threads", "1", "--device", "cpu", "-q",
     ]  # fmt: skip
     start = time.perf_counter()
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
