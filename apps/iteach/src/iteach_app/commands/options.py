@@ -57,7 +57,9 @@ def config_options(*, exclude: tuple[str, ...] = ()) -> Callable[[Callable], Cal
 def _option(name: str) -> Any:
     """``Annotated[cli type | None, typer.Option(...)]`` for one field."""
     meta, default = FIELDS[name].metadata, _default(name)
-    flags = [f"--{name.replace('_', '-')}", *([meta["flag"]] if "flag" in meta else [])]
+    dashed = name.replace("_", "-")
+    long = f"--{dashed}/--no-{dashed}" if _cli_type(name) is bool else f"--{dashed}"  # both ways
+    flags = [long, *([meta["flag"]] if "flag" in meta else [])]
     option = typer.Option(
         *flags,
         help=meta["help"],
