@@ -55,11 +55,11 @@ def pack(
     for index in order:
         grown = max(longest, lengths[index])
         over_count = len(current) >= max_conversations
-        over_budget = (
+        over_utterances = (
             max_utterances_per_batch is not None
             and (len(current) + 1) * grown > max_utterances_per_batch
         )
-        if current and (over_count or over_budget):
+        if current and (over_count or over_utterances):
             batches.append(current)
             current, grown = [], lengths[index]
         current.append(index)

@@ -3,8 +3,8 @@
 ``max_utterances_per_batch`` (padded utterances; 0 in the config, None here: no limit).
 
 The epoch plan is a function of (seed, epoch) alone (the generator the order always came from),
-so a resumed run rebuilds the same batches; with ``length_aware`` off and no budget it is the
-seeded shuffle cut into ``batch_size`` batches, as before budgets existed.
+so a resumed run rebuilds the same batches; with ``length_aware`` off and no
+``max_utterances_per_batch`` it is the seeded shuffle cut into ``batch_size`` batches.
 """
 
 from __future__ import annotations
