@@ -104,7 +104,7 @@ def main() -> None:
         optimizer = build_optimizer(model, config)
         batches = plans.epoch_batches(train, config, 0)
         evaluation = plans.evaluation_batches(
-            test, size, plans.utterance_budget(config), torch.device("cpu")
+            test, size, config.max_utterances_per_batch or None, torch.device("cpu")
         )
         modes = (True, False)
         times: dict[bool, dict[str, list[float]]] = {on: {"its": [], "ume": []} for on in modes}

@@ -64,7 +64,7 @@ torch.set_num_threads(threads)
 DIMS = {"text": 1024, "audio": 512, "video": 1024}
 try:
     from iteach_app.training import plans
-    from iteach_app.training.precision import autocast
+    from iteach_app.training.step import autocast
 except ImportError:
     plans = None
     import contextlib
@@ -119,7 +119,8 @@ for framework in ("its", "pre"):
     if framework == "its":
         student = model.student.eval()
         if plans is not None:
-            eval_batches = plans.evaluation_batches(test, 32, plans.utterance_budget(config), cpu)
+            budget = config.max_utterances_per_batch or None
+            eval_batches = plans.evaluation_batches(test, 32, budget, cpu)
             kwargs = {"precision": precision}
         else:
             idx = list(range(len(test)))

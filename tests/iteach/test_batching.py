@@ -29,7 +29,7 @@ def test_plan_covers_each_conversation_once_within_limits(length_aware, budget, 
     batches = plan_epoch(
         lengths,
         max_conversations=8,
-        max_utterances=budget,
+        max_utterances_per_batch=budget,
         length_aware=length_aware,
         generator=torch.Generator().manual_seed(seed),
     )
@@ -43,7 +43,7 @@ def test_plan_covers_each_conversation_once_within_limits(length_aware, budget, 
 
 def test_conversation_longer_than_budget_goes_alone():
     lengths = [5, 600, 5, 5]
-    batches = pack([0, 1, 2, 3], lengths, max_conversations=4, max_utterances=100)
+    batches = pack([0, 1, 2, 3], lengths, max_conversations=4, max_utterances_per_batch=100)
     assert [1] in batches
     assert batches == [[0], [1], [2, 3]]
 
@@ -55,7 +55,7 @@ def test_same_generator_seed_gives_same_plan_and_other_seed_differs():
         return plan_epoch(
             lengths,
             max_conversations=4,
-            max_utterances=500,
+            max_utterances_per_batch=500,
             length_aware=True,
             generator=torch.Generator().manual_seed(seed),
         )
@@ -98,7 +98,7 @@ def test_fixed_plan_sorted_by_length_and_complete():
     ("kwargs", "message"),
     [
         ({"max_conversations": 0}, "batch_size"),
-        ({"max_conversations": 2, "max_utterances": 0}, "max_utterances_per_batch"),
+        ({"max_conversations": 2, "max_utterances_per_batch": 0}, "max_utterances_per_batch"),
     ],
 )
 def test_bad_settings_are_named(kwargs, message):

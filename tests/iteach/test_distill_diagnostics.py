@@ -35,8 +35,7 @@ def test_diagnostics_match_a_direct_computation(make_config, tiny_data) -> None:
     assert {f"diag_teacher_norm_{k}" for k in range(3)} <= record.keys()
 
     # The same quantities by hand: a second forward in eval mode, .backward per loss.
-    from iteach_app.training.seeds import generator
-    from iteach_app.training.step import model_inputs
+    from iteach_app.training.step import generator, model_inputs
 
     its.eval()
     mask = batch.utterance_mask

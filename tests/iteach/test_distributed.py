@@ -17,8 +17,8 @@ from iteach_app.data import build_splits, collate
 from iteach_app.training.distributed import DistInfo, detect, shard
 from iteach_app.training.framework import build_framework, build_optimizer
 from iteach_app.training.plans import epoch_batches
-from iteach_app.training.standardization import fit_input_statistics
 from iteach_app.training.step import run_step
+from iteach_app.training.trainer import fit_input_statistics
 from missing_modality import ModalityMasker, parse_schedule
 
 WORKER = Path(__file__).with_name("worker.py")

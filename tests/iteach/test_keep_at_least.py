@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from iteach_app.cli import app
-from iteach_app.training.keep import effective_keep_at_least, single_modality_note
+from iteach_app.training.evaluation import effective_keep_at_least, single_modality_note
 
 runner = CliRunner()
 

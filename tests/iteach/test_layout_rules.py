@@ -1,5 +1,6 @@
 """The app layout's checkable rules (apps/iteach/README.md, Architecture): Typer only in cli.py and
-commands/, run file names only in training/run_folder.py, no import circles between modules."""
+commands/, run file names only in training/run_folder.py, no import circles between modules,
+training/ never imports report/."""
 
 from __future__ import annotations
 
@@ -72,3 +73,17 @@ def test_no_import_circles() -> None:
         if name not in state:
             visit(name, [name])
     assert cycles == []
+
+
+def test_training_does_not_import_report() -> None:
+    """Report code (titles, labels, figures, the audit) sits above training: a command passes
+    what the trainer shows in (its title, its audit lines)."""
+    offenders = [
+        name
+        for name, path in _modules().items()
+        if name.startswith("iteach_app.training.")
+        and any(
+            i == "iteach_app.report" or i.startswith("iteach_app.report.") for i in _imports(path)
+        )
+    ]
+    assert offenders == []

@@ -21,7 +21,7 @@ from iteach_app.training.plans import (
     evaluation_batches,
     too_long,
 )
-from iteach_app.training.seeds import generator
+from iteach_app.training.step import generator
 from iteach_app.training.trainer import Trainer
 
 RATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)

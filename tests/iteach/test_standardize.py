@@ -14,8 +14,7 @@ from iteach_app.data import build_splits
 from iteach_app.model import FeatureStandardizer, ITEACHNet
 from iteach_app.model.baselines.ae import AE
 from iteach_app.training.evaluation import evaluate_run
-from iteach_app.training.standardization import fit_input_statistics
-from iteach_app.training.trainer import Trainer
+from iteach_app.training.trainer import Trainer, fit_input_statistics
 
 DIMS = {"text": 5, "audio": 3}
 

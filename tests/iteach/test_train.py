@@ -197,14 +197,15 @@ def test_auxiliary_loss_of_a_model_is_added_and_logged(make_config, tiny_data) -
 
 def test_models_that_use_speakers_get_them(tiny_data) -> None:
     from iteach_app.data import DATA_SOURCES, collate
+    from iteach_app.model import ModelContract
     from iteach_app.training.step import model_inputs
 
-    class NeedsSpeakers(torch.nn.Module):
+    class NeedsSpeakers(ModelContract):
         uses_speakers = True
 
     batch = collate(tiny_data.train, [0, 1])
     present = batch.utterance_mask.unsqueeze(-1).expand(-1, -1, 3)
     with_speakers = model_inputs(NeedsSpeakers(), batch, batch.features, present)
     assert torch.equal(with_speakers["speakers"], batch.speakers)
-    assert "speakers" not in model_inputs(torch.nn.Linear(1, 1), batch, batch.features, present)
+    assert "speakers" not in model_inputs(ModelContract(), batch, batch.features, present)
     assert set(DATA_SOURCES) == {"gcnet", "synthetic", "conversations"}

@@ -11,7 +11,7 @@ from iteach_app.data import build_splits
 from iteach_app.model.iteach import ITEACHNet
 from iteach_app.training.evaluation import STACK_CELLS, evaluate_run, evaluate_student
 from iteach_app.training.framework import build_framework
-from iteach_app.training.plans import evaluation_batches, utterance_budget
+from iteach_app.training.plans import evaluation_batches
 from iteach_app.training.trainer import Trainer
 
 RATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
@@ -81,7 +81,10 @@ def test_final_table_and_evaluate_are_one_pass_and_unchanged(
     monkeypatch.setattr(ITEACHNet, "forward", counted)
     _, evaluated = evaluate_run(tmp_path / "run")
     batches = evaluation_batches(
-        tiny_data.test, config.batch_size, utterance_budget(config), torch.device("cpu")
+        tiny_data.test,
+        config.batch_size,
+        config.max_utterances_per_batch or None,
+        torch.device("cpu"),
     )
     assert len(calls) == len(batches)
     assert evaluated.to_dict() == result.ume.to_dict()

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from erc_data import ERCDataset, load_conversations
 from erc_data.batch import ConversationBatch
@@ -27,6 +26,7 @@ from iteach_app.config import ConfigError, TrainConfig
 from iteach_app.csv_safe import safe_row
 from iteach_app.data import DataBundle, chunks, collate
 from iteach_app.io import atomic_write_text
+from iteach_app.model.protocol import ModelContract
 from missing_modality import metrics
 
 OUTPUT_SUFFIXES = (".jsonl", ".csv")
@@ -151,7 +151,7 @@ def present_matrix(batch: ConversationBatch, conversations: Sequence, modalities
 
 
 def predict_conversations(
-    student: nn.Module,
+    student: ModelContract,
     dataset: ERCDataset,
     *,
     task: str,
@@ -161,7 +161,7 @@ def predict_conversations(
     device: torch.device,
 ) -> Predictions:
     """Run ``student`` (eval mode) on every conversation of ``dataset`` in batches."""
-    modalities = tuple(getattr(student, "modalities", tuple(run_dims)))
+    modalities = tuple(student.modalities)
     result = Predictions(task, list(class_names), modalities)
     scores, probabilities, labels = [], [], []
     present_rows: dict[str, list[np.ndarray]] = {m: [] for m in modalities}

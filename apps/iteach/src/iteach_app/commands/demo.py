@@ -90,6 +90,7 @@ def run_demo(
     pooled table (mean ± std over seeds), the paired differences and the plot."""
     from iteach_app.data import build_splits
     from iteach_app.io import atomic_write_text
+    from iteach_app.report.audit_cache import audit_lines
     from iteach_app.report.compare import (
         compare_markdown,
         load_groups,
@@ -113,7 +114,13 @@ def run_demo(
             run_dir = out / f"{config.framework}-seed{seed}"
             _clear_previous(run_dir)
             trainer = Trainer(
-                config, run_dir, data=data, verbose=verbose, console=console, title=label
+                config,
+                run_dir,
+                data=data,
+                verbose=verbose,
+                console=console,
+                title=label,
+                audit=audit_lines,
             )
             result = trainer.fit().ume
             assert result is not None  # single process: rank 0

@@ -47,12 +47,10 @@ def _plot_run(
     tsne_rate: float,
     step: Callable[[str], None],
 ) -> list[Path]:
-    from iteach_app.data import fixed_batches
     from iteach_app.report import figures
     from iteach_app.report.labels import data_label, figure_title, model_label
     from iteach_app.report.training_curves import plot_training_curves
-    from iteach_app.training.evaluation import load_trained
-    from iteach_app.training.keep import effective_keep_at_least
+    from iteach_app.training.evaluation import Evaluator, load_trained
     from iteach_app.training.run_folder import RunFolder, protocol_note
     from missing_modality import plot_ume
 
@@ -60,6 +58,7 @@ def _plot_run(
     out = Path(out) if out is not None else folder.figures
     result = folder.read_ume()
     config, data, model, target = load_trained(run_dir, device=device)
+    evaluator = Evaluator.for_run(config, data, target, batch_size=batch_size)
     step("UME curve")
     title, names = figure_title(config), data.dataset.label_names or None
     ume_title = f"UME on {data_label(config)}\n{protocol_note(config)}"
@@ -76,7 +75,7 @@ def _plot_run(
         raise ConfigError(
             f"--conversation {conversation} is out of range: the test split has {len(data.test)}"
         )
-    if not hasattr(model.student, "hidden_layer_paths"):
+    if not model.student.exposes_hidden_states:
         typer.echo(
             f"note: {config.model} is a baseline: the ECCE heatmap and the t-SNE of ITEACH-Net's "
             "fused hidden states do not apply; skipped",
@@ -84,22 +83,21 @@ def _plot_run(
         )
         return written
     step("ECCE heatmap")
-    batch = fixed_batches(data.test.subset([conversation]), 1, target)[0]
+    batch = evaluator.batches(data.test.subset([conversation]))[0]
     if model.student.ecce_mode != "none":
         written.append(
             figures.plot_ecce_heatmap(model.student, batch, out / "ecce_bias.png", title=title)
         )
     step("t-SNE of the hidden states")
-    batches = fixed_batches(data.test, batch_size, target)
     tsne = figures.plot_tsne(
         model.student,
-        batches,
+        evaluator.batches(data.test),
         out / "tsne.png",
         seed=config.seed,
         class_names=names,
         missing_rate=tsne_rate,
         mask_seed=config.eval_seed,
-        keep_at_least=effective_keep_at_least(config, len(data.modality_dims)),
+        keep_at_least=evaluator.keep_at_least,
         title=title,
     )
     written.append(tsne)

@@ -89,6 +89,8 @@ def train(
 
 
 def _train_jobs(jobs: list, info: Any, quiet: bool) -> dict:
+    from iteach_app.report.audit_cache import audit_lines
+    from iteach_app.report.labels import figure_title
     from iteach_app.training import distributed
     from iteach_app.training.run_folder import protocol_note
     from iteach_app.training.trainer import Trainer
@@ -110,6 +112,8 @@ def _train_jobs(jobs: list, info: Any, quiet: bool) -> dict:
                     dist_info=info,
                     verbose=not quiet,
                     console=console,
+                    title=figure_title(config),
+                    audit=audit_lines,
                 )
                 outcome = trainer.fit()
             except KeyboardInterrupt:

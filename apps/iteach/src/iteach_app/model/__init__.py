@@ -49,6 +49,7 @@ from iteach_app.model.parameters import (
     count_parameters,
     paper_parameter_table,
 )
+from iteach_app.model.protocol import ModelContract
 from iteach_app.model.registry import create_model, model_names, register_model
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "ITEACHNet",
     "MaxPoolMixer",
     "MetaFormerBlock",
+    "ModelContract",
     "NASMixer",
     "Router",
     "UtteranceMlpMixer",

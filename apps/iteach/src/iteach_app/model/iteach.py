@@ -27,6 +27,7 @@ from iteach_app.model.layers.dropout import use_fast_dropout
 from iteach_app.model.layers.fusion import CrossAttention
 from iteach_app.model.layers.packing import pack, real_rows, unpack
 from iteach_app.model.layers.standardize import FeatureStandardizer
+from iteach_app.model.protocol import ModelContract
 from iteach_app.model.registry import register_model
 
 MIXERS: dict[str, type[nn.Module]] = {"attention": AttentionMixer, "nas": NASMixer}
@@ -34,7 +35,7 @@ ECCE_KINDS: tuple[str, ...] = get_args(EcceKind)
 ECCE_INPUTS: tuple[str, ...] = get_args(EcceInput)
 
 
-class ITEACHNet(nn.Module):
+class ITEACHNet(ModelContract):
     """The ITEACH-Net encoder and classifier.
 
     `forward(features {name: (B,L,D_m)}, utterance_mask (B,L), present (B,L,M) | None)
@@ -85,7 +86,7 @@ class ITEACHNet(nn.Module):
     sees (B,L,D) whatever the buckets.
     """
 
-    uses_speakers = False  # forward takes no speakers (B,L); a model that needs them sets True
+    exposes_hidden_states = True  # the fused query states, through `hidden_layer_paths`
 
     def __init__(
         self,

@@ -64,6 +64,12 @@ def _update(digest: hashlib.blake2b, dataset: ERCDataset, names: tuple[str, ...]
             digest.update(x.tobytes())
 
 
+def audit_lines(bundle: DataBundle) -> list[str]:
+    """The audit's short lines for a run's console (cached: see `cached_audit`)."""
+    report, _ = cached_audit(bundle)
+    return report.short_lines()
+
+
 def cached_audit(bundle: DataBundle, folder: Path | None = None) -> tuple[AuditReport, bool]:
     """The audit of ``bundle`` and whether it came from the cache (computed and stored if not)."""
     folder = folder if folder is not None else cache_dir()

@@ -117,6 +117,7 @@ def tune(
     say(f"study {study_name!r} in {storage}: {done} trial(s) done, {remaining} to run")
 
     def objective(trial: Any) -> float:
+        from iteach_app.report.labels import figure_title
         from iteach_app.training.trainer import Trainer
 
         values = {name: suggest(trial, dim) for name, dim in spec.search.items()}
@@ -124,7 +125,15 @@ def tune(
         run_dir = out / "trials" / config.config_hash()
         trial.set_user_attr("run_dir", str(run_dir))
         callbacks = [ReportToTrial(trial, optuna)]
-        result = Trainer(config, run_dir, resume=True, verbose=False, callbacks=callbacks).fit()
+        trainer = Trainer(
+            config,
+            run_dir,
+            resume=True,
+            verbose=False,
+            callbacks=callbacks,
+            title=figure_title(config),
+        )
+        result = trainer.fit()
         say(f"trial {trial.number}: {values} -> validation {result.best_metric:.4f}")
         return float(result.best_metric)
 

@@ -47,6 +47,7 @@ class RunOutcome:
 def train_run(config: TrainConfig, run_dir: Path) -> int | None:
     """Train (or resume) the run; the best epoch. A folder left unresumable by a process killed
     between writing an epoch's metrics and its checkpoint is set aside (renamed, not deleted)."""
+    from iteach_app.report.labels import figure_title
     from iteach_app.training.trainer import Trainer
 
     folder = RunFolder(run_dir)
@@ -55,7 +56,8 @@ def train_run(config: TrainConfig, run_dir: Path) -> int | None:
         while folder.path.with_name(f"{folder.name}.unfinished-{index}").exists():
             index += 1
         folder.path.rename(folder.path.with_name(f"{folder.name}.unfinished-{index}"))
-    return Trainer(config, run_dir, resume=True, verbose=False).fit().best_epoch
+    trainer = Trainer(config, run_dir, resume=True, verbose=False, title=figure_title(config))
+    return trainer.fit().best_epoch
 
 
 def run_task(task: RunTask) -> RunOutcome:

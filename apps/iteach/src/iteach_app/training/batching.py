@@ -22,11 +22,15 @@ def padded_cost(lengths: Sequence[int], batch: Sequence[int]) -> int:
     return len(batch) * max(lengths[i] for i in batch) if batch else 0
 
 
-def _check(lengths: Sequence[int], max_conversations: int, max_utterances: int | None) -> None:
+def _check(
+    lengths: Sequence[int], max_conversations: int, max_utterances_per_batch: int | None
+) -> None:
     if max_conversations < 1:
         raise BatchPlanError(f"batch_size must be at least 1, got {max_conversations}")
-    if max_utterances is not None and max_utterances < 1:
-        raise BatchPlanError(f"max_utterances_per_batch must be at least 1, got {max_utterances}")
+    if max_utterances_per_batch is not None and max_utterances_per_batch < 1:
+        raise BatchPlanError(
+            f"max_utterances_per_batch must be at least 1, got {max_utterances_per_batch}"
+        )
     for index, length in enumerate(lengths):
         if length < 1:
             raise BatchPlanError(f"conversation {index} has {length} utterances; it needs one")
@@ -37,21 +41,25 @@ def pack(
     lengths: Sequence[int],
     *,
     max_conversations: int,
-    max_utterances: int | None = None,
+    max_utterances_per_batch: int | None = None,
 ) -> list[list[int]]:
     """Cut ``order`` into consecutive batches of at most ``max_conversations`` conversations.
 
-    Each batch's padded cost stays within ``max_utterances``; a longer conversation goes alone.
+    Each batch's padded cost stays within ``max_utterances_per_batch``; a longer conversation
+    goes alone.
     """
-    _check(lengths, max_conversations, max_utterances)
+    _check(lengths, max_conversations, max_utterances_per_batch)
     batches: list[list[int]] = []
     current: list[int] = []
     longest = 0
     for index in order:
         grown = max(longest, lengths[index])
         over_count = len(current) >= max_conversations
-        over_budget = max_utterances is not None and (len(current) + 1) * grown > max_utterances
-        if current and (over_count or over_budget):
+        over_utterances = (
+            max_utterances_per_batch is not None
+            and (len(current) + 1) * grown > max_utterances_per_batch
+        )
+        if current and (over_count or over_utterances):
             batches.append(current)
             current, grown = [], lengths[index]
         current.append(index)
@@ -65,7 +73,7 @@ def plan_epoch(
     lengths: Sequence[int],
     *,
     max_conversations: int,
-    max_utterances: int | None = None,
+    max_utterances_per_batch: int | None = None,
     length_aware: bool = False,
     generator: torch.Generator,
     pool_batches: int = 50,
@@ -77,18 +85,26 @@ def plan_epoch(
     cutting (similar lengths together, so little padding), then shuffles the batch order, so
     batches still mix across the epoch.
     """
-    _check(lengths, max_conversations, max_utterances)
+    _check(lengths, max_conversations, max_utterances_per_batch)
     order = torch.randperm(len(lengths), generator=generator).tolist()
     if not length_aware:
         return pack(
-            order, lengths, max_conversations=max_conversations, max_utterances=max_utterances
+            order,
+            lengths,
+            max_conversations=max_conversations,
+            max_utterances_per_batch=max_utterances_per_batch,
         )
     pool = max(1, pool_batches * max_conversations)
     batches: list[list[int]] = []
     for start in range(0, len(order), pool):
         chunk = sorted(order[start : start + pool], key=lambda i: lengths[i])
         batches.extend(
-            pack(chunk, lengths, max_conversations=max_conversations, max_utterances=max_utterances)
+            pack(
+                chunk,
+                lengths,
+                max_conversations=max_conversations,
+                max_utterances_per_batch=max_utterances_per_batch,
+            )
         )
     shuffle = torch.randperm(len(batches), generator=generator).tolist()
     return [batches[i] for i in shuffle]
@@ -98,13 +114,18 @@ def plan_fixed(
     lengths: Sequence[int],
     *,
     max_conversations: int,
-    max_utterances: int | None = None,
+    max_utterances_per_batch: int | None = None,
     length_aware: bool = True,
 ) -> list[list[int]]:
     """Evaluation batches in a fixed order: by length when ``length_aware`` (least padding), else
     in stored order. Results do not depend on it when masks are drawn per conversation."""
-    _check(lengths, max_conversations, max_utterances)
+    _check(lengths, max_conversations, max_utterances_per_batch)
     order = list(range(len(lengths)))
     if length_aware:
         order.sort(key=lambda i: lengths[i])
-    return pack(order, lengths, max_conversations=max_conversations, max_utterances=max_utterances)
+    return pack(
+        order,
+        lengths,
+        max_conversations=max_conversations,
+        max_utterances_per_batch=max_utterances_per_batch,
+    )

@@ -1,6 +1,7 @@
 """What happens around the loop: model selection, checkpoints, metrics files, progress.
 
-Each is a `Callback` on `TrainLoop`'s events; only these (through `RunFolder`) write files.
+Each is a `Callback` on `TrainLoop`'s events; only these (through `CheckpointSaver` and
+`RunFolder`) write files. Selection evaluates with the run's `Evaluator`.
 """
 
 from __future__ import annotations
@@ -22,31 +23,19 @@ from rich.progress import (
 )
 
 from iteach_app.training import distributed
-from iteach_app.training.evaluation import evaluate_student
-from iteach_app.training.keep import effective_keep_at_least
+from iteach_app.training.evaluation import Evaluator
 from iteach_app.training.loop import Callback, TrainLoop, TrainState
-from iteach_app.training.plans import evaluation_batches, utterance_budget
 from iteach_app.training.run_folder import SELECTION_METRIC, RunFolder, protocol_note
-
-
-def keep_at_least(loop: TrainLoop) -> int:
-    """The masker's floor (see `effective_keep_at_least`)."""
-    return effective_keep_at_least(loop.config, len(loop.data.modality_dims))
-
-
-def save_best(loop: TrainLoop, folder: RunFolder) -> None:
-    """The selected model's weights, with the epoch and metric that selected it."""
-    state = {"epoch": loop.state.best_epoch, "metric": loop.state.best_metric}
-    folder.save("best", loop.model.state_dict(), loop.config, state=state)
+from iteach_app.training.saver import CheckpointSaver
 
 
 class Selection(Callback):
     """UME of the student on the selection split (val, or test under the paper's protocol);
-    a better average of the selection metric marks the epoch best and saves the model (never an
-    epoch whose record says ``phase: pretrain``)."""
+    a better average of the selection metric marks the epoch best and saves the model (never a
+    pre-training epoch)."""
 
-    def __init__(self, folder: RunFolder) -> None:
-        self.folder = folder
+    def __init__(self, evaluator: Evaluator, saver: CheckpointSaver) -> None:
+        self.evaluator, self.saver = evaluator, saver
         self.batches: list | None = None
 
     def split(self, loop: TrainLoop) -> str:
@@ -54,21 +43,10 @@ class Selection(Callback):
         return "test" if loop.config.selected_on_test else "val"
 
     def on_train_begin(self, loop: TrainLoop) -> None:
-        data = getattr(loop.data, self.split(loop))
-        self.batches = evaluation_batches(
-            data, loop.config.batch_size, utterance_budget(loop.config), loop.device
-        )
+        self.batches = self.evaluator.batches(getattr(loop.data, self.split(loop)))
 
     def on_evaluate(self, loop: TrainLoop, record: dict[str, Any]) -> None:
-        result = evaluate_student(
-            loop.model.student,
-            self.batches or [],
-            task=loop.data.task,
-            rates=loop.config.eval_rates,
-            seed=loop.config.eval_seed,
-            keep_at_least=keep_at_least(loop),
-            precision=loop.config.precision,
-        )
+        result = self.evaluator.ume(loop.model.student, self.batches or [])
         split, key = self.split(loop), SELECTION_METRIC[loop.data.task]
         record.update(
             selection_split=split,
@@ -81,14 +59,14 @@ class Selection(Callback):
             record[f"{split}_{key}@{rate:g}"] = value
         metric, state = record["selection_value"], loop.state
         improved = (
-            record.get("phase") != "pretrain"
+            not loop.phase.pretraining
             and not math.isnan(metric)
             and (state.best_metric is None or metric > state.best_metric)
         )
         record["best"] = improved
         if improved:
             state.best_metric, state.best_epoch = metric, state.epoch + 1
-            save_best(loop, self.folder)
+            self.saver.save_best(loop.model, state.best_epoch, state.best_metric)
 
 
 class EarlyStopping(Callback):
@@ -166,18 +144,12 @@ class Checkpoints(Callback):
     """checkpoints/last every ``checkpoint_every`` steps (not at an epoch's end) and after each
     epoch, on rank 0: model, optimizer and TrainState, enough to resume exactly."""
 
-    def __init__(self, folder: RunFolder) -> None:
-        self.folder = folder
+    def __init__(self, saver: CheckpointSaver) -> None:
+        self.saver = saver
 
     def save_last(self, loop: TrainLoop) -> None:
         if loop.dist.is_main:
-            self.folder.save(
-                "last",
-                loop.model.state_dict(),
-                loop.config,
-                optimizer_state=loop.optimizer.state_dict(),
-                state=asdict(loop.state),
-            )
+            self.saver.save_last(loop.model, loop.optimizer, asdict(loop.state))
 
     def on_step_end(self, loop: TrainLoop) -> None:
         every, step = loop.config.checkpoint_every, loop.state.step

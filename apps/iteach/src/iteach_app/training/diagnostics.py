@@ -15,8 +15,7 @@ import torch
 from erc_data.batch import ConversationBatch
 from iteach_app.data import collate
 from iteach_app.training.loop import Callback, TrainLoop
-from iteach_app.training.seeds import generator
-from iteach_app.training.step import model_inputs
+from iteach_app.training.step import generator, model_inputs
 from its_distill import InvertedTeacherStudent, capture_hidden_states
 
 DIAGNOSTIC_RATE = 0.5
@@ -59,7 +58,7 @@ def distillation_diagnostics(
     masked = masker(batch.features, mask, DIAGNOSTIC_RATE, generator=gen)
     where = mask if distill_on == "all" else mask & ~masked.present.all(dim=-1)
     student_inputs = model_inputs(its.student, batch, masked.features, masked.present)
-    if getattr(its.student, "takes_complete", False):
+    if its.student.takes_complete:
         student_inputs["complete"] = batch.features
     teacher_inputs = None
     if its.teacher is not None:

@@ -3,7 +3,9 @@
 Determinism: the per-epoch order of the training conversations comes from (seed, epoch); every
 step seeds torch's global RNG (dropout) and its own mask generator from (seed, epoch, step,
 rank). A resumed loop starts from a restored `TrainState` and skips the batches already done.
-Selection, checkpoints, metrics files and progress are callbacks (callbacks.py).
+The epoch's phase (pre-training, teacher frozen: phases.py) is state the loop holds and reads,
+decided from the epoch by the run's `PhasePlan`. Selection, checkpoints, metrics files and
+progress are callbacks (callbacks.py).
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from iteach_app.data import DataBundle, collate
 from iteach_app.training import distributed
 from iteach_app.training.distributed import DistInfo
 from iteach_app.training.optim import Criterion, LambdaLR, LRSchedule
+from iteach_app.training.phases import Phase, PhasePlan, enter_phase, pretrain_step
 from iteach_app.training.plans import epoch_batches
-from iteach_app.training.precision import autocast
-from iteach_app.training.step import StepResult, run_step
+from iteach_app.training.step import StepResult, autocast, run_step
 from its_distill import InvertedTeacherStudent
 from missing_modality import ModalityMasker, Schedule
 
@@ -42,7 +44,9 @@ class TrainState:
 
 class Callback:
     """Events of the loop; override the ones you need. Only rank 0 sees on_evaluate and
-    on_epoch_end; on_epoch_closed follows the state's move to the next epoch."""
+    on_epoch_end; on_epoch_closed follows the state's move to the next epoch. Per epoch:
+    on_epoch_begin (the epoch's phase entered), on_step_end per step, on_evaluate (the record
+    holds the train averages and the phase's fields), on_epoch_end, on_epoch_closed."""
 
     def on_train_begin(self, loop: TrainLoop) -> None: ...
     def on_epoch_begin(self, loop: TrainLoop) -> None: ...
@@ -72,6 +76,7 @@ class TrainLoop:
         callbacks: Sequence[Callback] = (),
         lr_schedule: LRSchedule | None = None,
         criterion: Criterion | None = None,
+        phases: PhasePlan | None = None,
     ) -> None:
         self.model, self.network, self.optimizer = model, network, optimizer
         self.config, self.data, self.masker, self.schedule = config, data, masker, schedule
@@ -80,7 +85,8 @@ class TrainLoop:
         self.lr_schedule, self.criterion = lr_schedule, criterion
         self.lr_scheduler: LambdaLR | None = None
         self.num_batches = 0
-        self.step_function = run_step  # a callback may swap it for a phase (MMIN pre-training)
+        self.phases = phases or PhasePlan()
+        self.phase: Phase = self.phases.at(state.epoch)  # the epoch in progress's phase
         self.step_lrs: list[float] | None = None  # each group's rate at the last step
         self.stop_reason: str | None = None
         self.last_step: StepResult | None = None  # the latest step's losses, for trackers
@@ -96,6 +102,8 @@ class TrainLoop:
 
     def run(self) -> TrainState:
         """Train (or continue) to ``config.epochs`` epochs, or until a callback asks to stop."""
+        if self.dist.enabled:
+            self.phases.check_distributed(self.state.epoch)
         self.fire("on_train_begin")
         if self.lr_schedule is not None:
             self.lr_scheduler = self.lr_schedule.scheduler(self.optimizer, self.state.global_step)
@@ -109,12 +117,14 @@ class TrainLoop:
         state, config = self.state, self.config
         batches = epoch_batches(self.data.train, config, state.epoch, self.dist)
         self.num_batches = len(batches)
+        self.phase = enter_phase(self.model, self.phases, epoch=state.epoch, step=state.step)
+        step_function = pretrain_step if self.phase.pretraining else run_step
         self.fire("on_epoch_begin")
         self.network.train()
         for step in range(state.step, len(batches)):
             batch = collate(self.data.train, batches[step]).to(self.device)
             with autocast(config.precision, self.device):
-                result = self.step_function(
+                result = step_function(
                     self.network,
                     batch,
                     masker=self.masker,
@@ -152,6 +162,7 @@ class TrainLoop:
         for key, total in state.sums.items():
             if key != "steps":
                 record[f"train_{key}"] = total / steps
+        record.update(self.phases.record(self.phase))
         if self.dist.is_main:
             self.fire("on_evaluate", record)
             state.history.append(record)

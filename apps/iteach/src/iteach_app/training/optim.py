@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from iteach_app.config import TrainConfig
@@ -24,13 +23,12 @@ from its_distill.losses import IGNORE_INDEX
 
 def build_optimizer(model: InvertedTeacherStudent, config: TrainConfig) -> torch.optim.AdamW:
     """AdamW over each model's parameter_groups (router at router_lr) plus any projections; a
-    model without parameter_groups (a baseline) is one group at lr. Every group keeps its
-    configured rate as ``base_lr`` for the schedule."""
+    model with no groups of its own (a baseline: the contract's default) is one group at lr.
+    Every group keeps its configured rate as ``base_lr`` for the schedule."""
     groups: list[dict] = []
     seen: set[int] = set()
-    for role in ("student", "teacher"):
-        net: nn.Module | None = getattr(model, role)
-        if net is None or not hasattr(net, "parameter_groups"):
+    for role, net in (("student", model.student), ("teacher", model.teacher)):
+        if net is None:
             continue
         for group in net.parameter_groups(config.lr, config.router_lr, config.weight_decay):
             groups.append({**group, "name": f"{role}/{group.get('name', 'params')}"})

@@ -1,9 +1,10 @@
 """The run's batches: each epoch's training batches and the fixed evaluation batches, planned by
-`batching` from the conversations' lengths and the config's count and utterance budget.
+`batching` from the conversations' lengths, the config's ``batch_size`` (conversations) and
+``max_utterances_per_batch`` (padded utterances; 0 in the config, None here: no limit).
 
 The epoch plan is a function of (seed, epoch) alone (the generator the order always came from),
-so a resumed run rebuilds the same batches; with ``length_aware`` off and no budget it is the
-seeded shuffle cut into ``batch_size`` batches, as before budgets existed.
+so a resumed run rebuilds the same batches; with ``length_aware`` off and no
+``max_utterances_per_batch`` it is the seeded shuffle cut into ``batch_size`` batches.
 """
 
 from __future__ import annotations
@@ -17,17 +18,12 @@ from iteach_app.data import collate
 from iteach_app.training import distributed
 from iteach_app.training.batching import plan_epoch, plan_fixed
 from iteach_app.training.distributed import DistInfo
-from iteach_app.training.seeds import generator
+from iteach_app.training.step import generator
 
 
 def conversation_lengths(dataset: ERCDataset) -> list[int]:
     """Utterances per conversation, in the dataset's order."""
     return [len(conversation) for conversation in dataset]
-
-
-def utterance_budget(config: TrainConfig) -> int | None:
-    """The config's padded-utterance budget per batch; None when off (0 or unset)."""
-    return config.max_utterances_per_batch or None
 
 
 def epoch_batches(
@@ -41,28 +37,29 @@ def epoch_batches(
     batches = plan_epoch(
         conversation_lengths(dataset),
         max_conversations=config.batch_size,
-        max_utterances=utterance_budget(config),
+        max_utterances_per_batch=config.max_utterances_per_batch or None,
         length_aware=config.length_aware,
         generator=generator(config.seed, "order", epoch),
     )
     return distributed.shard(batches, dist or DistInfo())
 
 
-def too_long(dataset: ERCDataset, budget: int | None) -> list[tuple[str, int]]:
-    """(id, length) of the conversations longer than ``budget`` (each goes alone in its batch)."""
-    if budget is None:
+def too_long(dataset: ERCDataset, max_utterances_per_batch: int | None) -> list[tuple[str, int]]:
+    """(id, length) of the conversations longer than ``max_utterances_per_batch`` (each goes
+    alone in its batch)."""
+    if not max_utterances_per_batch:
         return []
-    return [(str(c.id), len(c)) for c in dataset if len(c) > budget]
+    return [(str(c.id), len(c)) for c in dataset if len(c) > max_utterances_per_batch]
 
 
 def evaluation_plan(
-    dataset: ERCDataset, batch_size: int, max_utterances: int | None
+    dataset: ERCDataset, batch_size: int, max_utterances_per_batch: int | None
 ) -> list[list[int]]:
-    """Fixed evaluation batches: sorted by length (least padding), within count and budget."""
+    """Fixed evaluation batches: sorted by length (least padding), within both limits."""
     return plan_fixed(
         conversation_lengths(dataset),
         max_conversations=batch_size,
-        max_utterances=max_utterances,
+        max_utterances_per_batch=max_utterances_per_batch,
         length_aware=True,
     )
 
@@ -70,9 +67,9 @@ def evaluation_plan(
 def evaluation_batches(
     dataset: ERCDataset,
     batch_size: int,
-    max_utterances: int | None,
+    max_utterances_per_batch: int | None,
     device: torch.device,
 ) -> list[ConversationBatch]:
     """The dataset as fixed evaluation batches on ``device`` (re-iterable)."""
-    plan = evaluation_plan(dataset, batch_size, max_utterances)
+    plan = evaluation_plan(dataset, batch_size, max_utterances_per_batch)
     return [collate(dataset, indices).to(device) for indices in plan]

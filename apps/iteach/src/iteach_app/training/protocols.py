@@ -10,16 +10,16 @@ Each trained model is a normal run folder (validation selection, checkpoints, re
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from iteach_app.config import TrainConfig
 from iteach_app.config.validate import validate
-from iteach_app.data import DataBundle, fixed_batches
-from iteach_app.training.evaluation import load_trained, predictor
-from iteach_app.training.keep import effective_keep_at_least
+from iteach_app.data import DataBundle
+from iteach_app.training.evaluation import Evaluator, load_trained
 from iteach_app.training.run_folder import RunFolder
 from iteach_app.training.trainer import Trainer
-from missing_modality import UMEResult, evaluate_ime
+from missing_modality import UMEResult
 
 PROTOCOLS = ("ime", "fig8")
 FIG8_RATE = 0.7
@@ -44,9 +44,12 @@ def run_protocol(
     data: DataBundle | None = None,
     resume: bool = False,
     verbose: bool = True,
+    title: str | None = None,
+    audit: Callable[[DataBundle], Sequence[str]] | None = None,
 ) -> tuple[UMEResult, dict[float, Path]]:
     """Train the protocol's models into ``out/rate<R>`` and return its result on the test split
-    (IME: each model at its rate; fig8: the 0.7 model's UME) and the run folders."""
+    (IME: each model at its rate; fig8: the 0.7 model's UME) and the run folders. ``title`` and
+    ``audit``: as `Trainer`'s, for every model."""
     out = Path(out)
     runs: dict[float, Path] = {}
     for rate, rate_config in protocol_configs(config, protocol).items():
@@ -54,7 +57,10 @@ def run_protocol(
         runs[rate] = run_dir
         if resume and RunFolder(run_dir).ume["json"].is_file():
             continue
-        trainer = Trainer(rate_config, run_dir, data=data, resume=resume, verbose=verbose)
+        trainer = Trainer(
+            rate_config, run_dir, data=data, resume=resume, verbose=verbose, title=title,
+            audit=audit,
+        )  # fmt: skip
         data = trainer.data
         trainer.fit()
     if protocol == "fig8":
@@ -63,19 +69,12 @@ def run_protocol(
 
 
 def ime_result(runs: dict[float, Path], config: TrainConfig) -> UMEResult:
-    """IME on the test split: the model trained at rate R tested at R, on UME's fixed masks."""
+    """IME on the test split: the model trained at rate R tested at R, on UME's fixed masks,
+    with the run's `Evaluator` (its batch limits and precision included)."""
     if not runs:
         raise ValueError("IME needs at least one trained run (one per rate)")
-    predicts = {}
+    students = {}
     for rate, run_dir in runs.items():
         _, data, model, device = load_trained(run_dir, device=config.device)
-        predicts[rate] = predictor(model.student, data.task)
-    batches = fixed_batches(data.test, config.batch_size, device)
-    return evaluate_ime(
-        predicts,
-        batches,
-        seed=config.eval_seed,
-        task=data.task,
-        keep_at_least=effective_keep_at_least(config, len(data.modality_dims)),
-        modalities=tuple(data.modality_dims),
-    )
+        students[rate] = model.student
+    return Evaluator.for_run(config, data, device).ime(students, data.test)

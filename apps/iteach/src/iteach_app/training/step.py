@@ -1,16 +1,23 @@
 """One training step: a complete copy of the batch for the teacher, a masked copy for the
 student, the ITS forward, and any auxiliary losses the models define.
 
-Model inputs are ``features, utterance_mask, present`` plus ``speakers`` (B,L) long for a model
-class that sets ``uses_speakers = True``. A model (unwrapped) that defines ``auxiliary_loss()``
-returns a scalar computed during its last forward (e.g. a baseline's reconstruction loss); the
-step adds it to the ITS loss and logs it as ``<role>_auxiliary_loss``. A student that sets
-``takes_complete = True`` (the baselines) also gets ``complete``: the unmasked features, the
-targets of its imputation losses.
+What a step asks of the models is the `ModelContract` (model/protocol.py): inputs are
+``features, utterance_mask, present`` plus ``speakers`` (B,L) long for a model class that sets
+``uses_speakers = True``. Where a model's ``auxiliary_loss()`` returns a scalar computed during
+its last forward (e.g. a baseline's reconstruction loss), the step adds it to the ITS loss and
+logs it as ``<role>_auxiliary_loss``. A student that sets ``takes_complete = True`` (the
+baselines) also gets ``complete``: the unmasked features, the targets of its imputation losses.
+
+Determinism: every seed is derived from (seed, purpose, epoch, step, ...) by `derive_seed`, stable
+across processes and Python runs; a step seeds torch's global RNG (dropout) itself, so a resumed
+run draws exactly what an uninterrupted one would. Precision: float32, or bfloat16 autocast on CPU
+or GPU (matrix products in bf16, reductions and the loss in float32; weights stay float32).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +25,41 @@ import torch
 from torch import nn
 
 from erc_data.batch import ConversationBatch
+from iteach_app.model.protocol import ModelContract
 from iteach_app.training.optim import Criterion
-from iteach_app.training.seeds import generator, seed_step
 from its_distill import ITSOutput, unwrap_model
 from missing_modality import ModalityMasker, Schedule
+
+PRECISIONS = ("32", "bf16")
+
+
+def derive_seed(seed: int, *parts: object) -> int:
+    """A 63-bit seed from ``seed`` and any labels (SHA-256, so not Python's salted ``hash``)."""
+    text = ":".join(str(p) for p in (seed, *parts))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1
+
+
+def generator(seed: int, *parts: object) -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded with ``derive_seed(seed, *parts)``."""
+    return torch.Generator().manual_seed(derive_seed(seed, *parts))
+
+
+def seed_step(seed: int, epoch: int, step: int, rank: int = 0) -> None:
+    """Seed torch's global RNGs (dropout, DropPath) for one training step.
+
+    Done explicitly at the start of every step, so a resumed run draws exactly what an
+    uninterrupted one would; nothing else in the app reads the global RNG.
+    """
+    torch.manual_seed(derive_seed(seed, "step", epoch, step, rank))
+
+
+def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    """The autocast context of ``precision`` on ``device`` ("32": none)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+    if precision == "32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
 @dataclass
@@ -46,11 +84,11 @@ class StepResult:
 
 
 def model_inputs(
-    model: nn.Module | None, batch: ConversationBatch, features: Any, present: torch.Tensor
+    model: ModelContract | None, batch: ConversationBatch, features: Any, present: torch.Tensor
 ) -> dict[str, Any]:
     """Keyword inputs of ``model``: features, utterance_mask, present (+ speakers if used)."""
     inputs = {"features": features, "utterance_mask": batch.utterance_mask, "present": present}
-    if model is not None and getattr(model, "uses_speakers", False):
+    if model is not None and model.uses_speakers:
         inputs["speakers"] = batch.speakers
     return inputs
 
@@ -64,8 +102,8 @@ def prepare_step(
     epoch: int,
     step: int,
     rank: int = 0,
-    teacher: nn.Module | None = None,
-    student: nn.Module | None = None,
+    teacher: ModelContract | None = None,
+    student: ModelContract | None = None,
     distill_on: str = "missing",
 ) -> StepInputs:
     """Mask the batch for the student at the schedule's rate (masks from seed, epoch, step, rank).
@@ -84,7 +122,7 @@ def prepare_step(
         complete = mask.unsqueeze(-1).expand_as(masked.present).clone()
         teacher_inputs = model_inputs(teacher, batch, batch.features, complete)
     student_inputs = model_inputs(student, batch, masked.features, masked.present)
-    if student is not None and getattr(student, "takes_complete", False):
+    if student is not None and student.takes_complete:
         student_inputs["complete"] = batch.features
     return StepInputs(teacher_inputs, student_inputs, batch.labels, mask, distill_where, rate)
 
@@ -128,11 +166,9 @@ def run_step(
     loss, logs = output.loss, output.log_dict()
     if criterion is not None:
         loss = criterion.its_loss(output, inputs.target, inputs.valid, its.freeze_teacher)
-    for role in ("teacher", "student"):
-        module = getattr(its, role)
-        extra = getattr(module, "auxiliary_loss", None) if module is not None else None
-        if extra is not None:
-            value = extra()
+    for role, module in (("teacher", its.teacher), ("student", its.student)):
+        value = module.auxiliary_loss() if module is not None else None
+        if value is not None:
             loss = loss + value
             logs[f"{role}_auxiliary_loss"] = float(value.detach())
     logs["loss"] = float(loss.detach())

@@ -1,25 +1,31 @@
 """`Trainer`: one run from config to run folder. Builds data, models and optimizer, checks and
 locks the folder before writing anything, runs the loop with its callbacks, then evaluates the
-selected student on the test split (UME) and writes it."""
+selected student on the test split (UME) and writes it.
+
+What it reports with comes in from the caller (the command layer): the run's title and an
+optional audit of the data, so training never reaches up into report/.
+"""
 
 from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from rich.console import Console
+from torch import nn
 
+from erc_data import ERCDataset, Standardizer
 from iteach_app.config import TrainConfig
 from iteach_app.config.validate import validate
 from iteach_app.data import DataBundle, build_splits, with_class_names
 from iteach_app.io import stale_temp_files
-from iteach_app.model import count_parameters
-from iteach_app.report.labels import figure_title
+from iteach_app.model import FeatureStandardizer, count_parameters
 from iteach_app.training import distributed
 from iteach_app.training.callbacks import (
     Checkpoints,
@@ -29,23 +35,19 @@ from iteach_app.training.callbacks import (
     ProgressDisplay,
     Selection,
     StepHook,
-    save_best,
 )
-from iteach_app.training.checkpoint import CheckpointError, restore_model, restore_optimizer
+from iteach_app.training.checkpoint import CheckpointError
 from iteach_app.training.diagnostics import DistillDiagnostics
 from iteach_app.training.distributed import DistInfo
-from iteach_app.training.evaluation import evaluate_student
+from iteach_app.training.evaluation import Evaluator, single_modality_note
 from iteach_app.training.framework import build_framework
-from iteach_app.training.keep import effective_keep_at_least, single_modality_note
 from iteach_app.training.loop import Callback, TrainLoop, TrainState
 from iteach_app.training.optim import Criterion, build_criterion, build_optimizer, build_schedule
-from iteach_app.training.plans import epoch_batches, evaluation_batches, too_long, utterance_budget
+from iteach_app.training.phases import plan_phases
+from iteach_app.training.plans import epoch_batches, too_long
 from iteach_app.training.preflight import check_keep_at_least, check_labels
-from iteach_app.training.pretraining import phase_callbacks
-from iteach_app.training.resume_state import check_resume_state
 from iteach_app.training.run_folder import RunFolder, protocol_note
-from iteach_app.training.standardization import fit_input_statistics
-from iteach_app.training.teacher_phase import TeacherFreeze
+from iteach_app.training.saver import CheckpointSaver
 from iteach_app.training.trackers import require_tracker, tracker_callbacks
 from missing_modality import ModalityMasker, UMEResult, parse_schedule
 
@@ -68,7 +70,10 @@ class Trainer:
     ``resume=True`` continues from the folder's last checkpoint where it exists; without it a
     folder holding one is refused before anything is written. ``on_step(state)`` runs after
     every step (tests use it to interrupt a run); ``verbose`` shows progress and epoch lines;
-    ``callbacks`` join the run's own (after them), e.g. a tuner's pruning.
+    ``callbacks`` join the run's own (after them), e.g. a tuner's pruning. ``title`` names the
+    run in its files and console (its lines joined; default: the folder's name); ``audit``
+    returns lines about the data, shown before a fresh (not resumed) verbose run when the
+    config asks for the audit.
     """
 
     def __init__(
@@ -84,6 +89,7 @@ class Trainer:
         console: Console | None = None,
         title: str | None = None,
         callbacks: Sequence[Callback] = (),
+        audit: Callable[[DataBundle], Sequence[str]] | None = None,
     ) -> None:
         self.config = validate(config)
         require_tracker(self.config.report_to)
@@ -95,7 +101,8 @@ class Trainer:
         self.dist = dist_info or DistInfo()
         self.verbose = verbose and self.dist.is_main
         self.console = console or Console(stderr=True, quiet=not self.verbose)
-        self.title = title or " ".join(figure_title(config).split())  # model on data
+        self.title = " ".join(title.split()) if title else self.folder.name
+        self.audit = audit
         self.on_step = on_step
         self.resume = resume
         self.device = distributed.device_for(config.device, self.dist)
@@ -109,6 +116,8 @@ class Trainer:
             config, self.data.modality_dims, self.data.out_dim, self.data.task
         ).to(self.device)
         self.optimizer = build_optimizer(self.model, config)
+        self.evaluator = Evaluator.for_run(config, self.data, self.device)
+        self.saver = CheckpointSaver(self.folder, config)
         self.state = TrainState()
         self.notes: list[str] = []
         if not (resume and self.folder.last.is_file()):
@@ -147,19 +156,15 @@ class Trainer:
             self.console.print(f"{self.run_dir} holds no checkpoint yet: training from epoch 1")
         display = ProgressDisplay(self.console, self.verbose)
         callbacks = [
-            *phase_callbacks(self.model.student, self.config.mmin_pretrain_epochs),
             EpochClock(),
             DistillDiagnostics(),
-            Selection(self.folder),
-            Checkpoints(self.folder),
+            Selection(self.evaluator, self.saver),
+            Checkpoints(self.saver),
             MetricsFiles(self.folder, self.title),
             display,
             *tracker_callbacks(self.config, self.folder, self.run_dir.name),
             *self.extra_callbacks,
         ]
-        teacher_epochs = min(self.config.teacher_epochs or 0, self.config.epochs - 1)
-        if teacher_epochs > 0 and self.model.teacher is not None:
-            callbacks.insert(0, TeacherFreeze(teacher_epochs))
         if self.config.patience:
             callbacks.append(EarlyStopping(self.config.patience, display.say))
         if self.on_step is not None:
@@ -178,6 +183,12 @@ class Trainer:
             callbacks=callbacks,
             lr_schedule=build_schedule(self.config, self._steps_per_epoch()),
             criterion=self._criterion(),
+            phases=plan_phases(
+                self.model,
+                pretrain_epochs=self.config.mmin_pretrain_epochs,
+                teacher_epochs=self.config.teacher_epochs or 0,
+                epochs=self.config.epochs,
+            ),
         )
         display.say(
             f"[bold]{self.title}[/]: {model_label(self.config)} on {self.data.dataset.name} "
@@ -189,57 +200,38 @@ class Trainer:
             display.say(note)
         for note in self.notes:
             display.say(f"warning: {note}")
-        if self.verbose and self.config.audit and not self.state.global_step:
-            from iteach_app.report.audit_cache import cached_audit
-
-            report, _ = cached_audit(self.data)
-            for line in report.short_lines():
+        if self.audit and self.verbose and self.config.audit and not self.state.global_step:
+            for line in self.audit(self.data):
                 display.say(f"audit {line}")
         self._note_long_conversations(display)
         try:
             loop.run()
         finally:
             display.progress.stop()
-        ume = self._final_evaluation(loop, display) if self.dist.is_main else None
+        ume = self._final_evaluation(display) if self.dist.is_main else None
         distributed.barrier(self.dist)
         state = self.state
         return RunResult(
             self.run_dir, self.config, ume, state.best_epoch, state.best_metric, list(state.history)
         )
 
-    def _final_evaluation(self, loop: TrainLoop, display: ProgressDisplay) -> UMEResult:
+    def _final_evaluation(self, display: ProgressDisplay) -> UMEResult:
         """UME on the test split with the selected (best) student; written to the run folder."""
-        if self.folder.best.is_file():
-            restore_model(
-                self.model, self.folder.load("best", self.config, self.model.state_dict())
-            )
+        if self.saver.has("best"):
+            self.saver.restore(self.model, "best")
         else:
-            save_best(loop, self.folder)
-        batches = evaluation_batches(
-            self.data.test, self.config.batch_size, utterance_budget(self.config), self.device
-        )
-        result = evaluate_student(
-            self.model.student,
-            batches,
-            task=self.data.task,
-            rates=self.config.eval_rates,
-            seed=self.config.eval_seed,
-            keep_at_least=self._keep(),
-            precision=self.config.precision,
-        )
+            self.saver.save_best(self.model, self.state.best_epoch, self.state.best_metric)
+        result = self.evaluator.ume(self.model.student, self.data.test)
         self.folder.write_ume(result, self.config, title=self.title)
         display.say(f"UME written to {self.folder.ume['md']} (best epoch {self.state.best_epoch})")
         return result
 
     def _load_last(self) -> None:
-        checkpoint = self.folder.load("last", self.config, self.model.state_dict())
-        restore_model(self.model, checkpoint)
-        restore_optimizer(self.optimizer, checkpoint)
-        check_resume_state(checkpoint.path, checkpoint.state, self.config.epochs)
+        state, path = self.saver.resume(self.model, self.optimizer)
         try:
-            self.state = TrainState(**checkpoint.state)
+            self.state = TrainState(**state)
         except TypeError as err:
-            raise CheckpointError(f"{checkpoint.path}: malformed training state ({err})") from None
+            raise CheckpointError(f"{path}: malformed training state ({err})") from None
         if self.verbose:
             self.console.print(
                 f"resuming {self.run_dir} at epoch {self.state.epoch + 1}, "
@@ -257,18 +249,20 @@ class Trainer:
         return build_criterion(self.config, self.data.task, counts, self.data.out_dim)
 
     def _note_long_conversations(self, display: ProgressDisplay) -> None:
-        """Say once which training conversations exceed the utterance budget (each goes alone)."""
-        budget = utterance_budget(self.config)
-        longer = too_long(self.data.train, budget)
+        """Say once which training conversations exceed max_utterances_per_batch (each goes
+        alone in its batch)."""
+        max_utterances_per_batch = self.config.max_utterances_per_batch
+        longer = too_long(self.data.train, max_utterances_per_batch)
         if longer:
             name, length = max(longer, key=lambda item: item[1])
             display.say(
                 f"{len(longer)} training conversation(s) longer than max_utterances_per_batch "
-                f"{budget} train alone in their batch (longest: {name}, {length} utterances)"
+                f"{max_utterances_per_batch} train alone in their batch (longest: {name}, "
+                f"{length} utterances)"
             )
 
     def _keep(self) -> int:
-        return effective_keep_at_least(self.config, len(self.data.modality_dims))
+        return self.evaluator.keep_at_least
 
     def _parameter_note(self) -> str:
         """'teacher 2,401,788 / student 3,859,500 parameters' (the student alone for PRE)."""
@@ -278,6 +272,21 @@ class Trainer:
             if module is not None
         ]
         return " / ".join(counts) + " parameters"
+
+
+def fit_input_statistics(model: nn.Module, train: ERCDataset, mode: str) -> list[str]:
+    """Fit ``mode`` ("standard" or "none") on the TRAINING split ``train`` and load the same
+    per-modality mean and std into every `FeatureStandardizer` of ``model`` (ITEACH-Net and the
+    baselines hold one at their input); the buffers then travel in every checkpoint, so
+    evaluate, plot and predict reuse them. Returns the fit's warnings, one line each; NaN or inf
+    statistics raise erc_data.DataError (a ValueError) naming the modality."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        state = Standardizer(mode).fit(train).state_dict()
+    for module in model.modules():
+        if isinstance(module, FeatureStandardizer):
+            module.load_statistics(state)
+    return [" ".join(str(w.message).split()) for w in caught]
 
 
 def model_label(config: TrainConfig) -> str:

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from iteach_app.model.layers.standardize import FeatureStandardizer
+from iteach_app.model.protocol import ModelContract
 
 
 def fc_stack(in_dim: int, hidden: Sequence[int], out_dim: int, dropout: float) -> nn.Sequential:
@@ -38,7 +39,7 @@ def reconstruction_loss(
     return total / num_real.clamp(min=1)
 
 
-class IncompleteBaseline(nn.Module):
+class IncompleteBaseline(ModelContract):
     """Base of the five baselines: checks inputs, standardises them (``standardizer``, identity
     until the trainer loads the training split's statistics), keeps the last auxiliary loss.
 
@@ -46,8 +47,7 @@ class IncompleteBaseline(nn.Module):
     returning (B, L, out_dim) logits and set ``self._aux`` (a scalar tensor).
     """
 
-    uses_speakers: bool = False
-    takes_complete: bool = True  # forward(..., complete=) takes the unmasked features in training
+    takes_complete = True  # forward(..., complete=) takes the unmasked features in training
     # What makes an utterance's output depend on later utterances ("" = nothing: the model reads
     # each utterance alone, so it is causal as it is and a --causal run trains it unchanged).
     future_context: str = ""

@@ -57,7 +57,7 @@ class FusionTeacher(nn.Module):
 class MMIN(IncompleteBaseline):
     """Missing Modality Imagination Network; see the module docstring for the training protocol."""
 
-    uses_speakers = False
+    supports_pretraining = True
 
     def __init__(
         self,
@@ -106,6 +106,15 @@ class MMIN(IncompleteBaseline):
     def finish_pretraining(self) -> None:
         """Copy the teacher's encoders into the student and freeze the teacher."""
         self.encoders.load_state_dict(self.teacher.encoders.state_dict())
+        self.freeze_teacher()
+
+    @property
+    def pretraining_finished(self) -> bool:
+        """True once the teacher is frozen (after `finish_pretraining` or `freeze_teacher`)."""
+        return self.teacher_frozen
+
+    def enter_after_pretraining(self) -> None:
+        """The contract's name for `freeze_teacher` (a run resumed after pre-training)."""
         self.freeze_teacher()
 
     def freeze_teacher(self) -> None:
