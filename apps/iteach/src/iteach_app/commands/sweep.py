@@ -64,9 +64,9 @@ def sweep(
     """Train one model per training rate (ime) or at 0.7 alone (fig8); table + plot."""
     from iteach_app.data_paths import absolute_paths
     from iteach_app.io import atomic_write_text
+    from iteach_app.training.framework import model_label
     from iteach_app.training.protocols import run_protocol
     from iteach_app.training.run_folder import run_name
-    from iteach_app.training.trainer import model_label
     from missing_modality import plot_ume
 
     file_values = load_toml(config_file) if config_file is not None else {}
@@ -74,7 +74,7 @@ def sweep(
     config = absolute_paths(resolve(file_values, given, source=str(config_file or "options")))
     folder = out / (name or f"{run_name(config)}-{protocol}")
     result, runs = run_protocol(config, protocol, folder, resume=resume, verbose=not quiet)
-    label = f"{model_label(config)} {protocol.upper()} on {config.dataset_label}"
+    label = f"{model_label(config, short=True)} {protocol.upper()} on {config.dataset_label}"
     what = "each model tested at its own training rate" if protocol == "ime" else (
         "trained at missing rate 0.7 only, tested at every rate"
     )  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from iteach_app.config.validate import validate
 from iteach_app.data import DataBundle, build_splits, with_class_names
 from iteach_app.io import stale_temp_files
 from iteach_app.model import count_parameters
+from iteach_app.model.registry import RegistryView
 from iteach_app.report.labels import figure_title
 from iteach_app.training import distributed
 from iteach_app.training.callbacks import (
@@ -35,7 +36,7 @@ from iteach_app.training.checkpoint import CheckpointError, restore_model, resto
 from iteach_app.training.diagnostics import DistillDiagnostics
 from iteach_app.training.distributed import DistInfo
 from iteach_app.training.evaluation import evaluate_student
-from iteach_app.training.framework import build_framework
+from iteach_app.training.framework import build_framework, model_label
 from iteach_app.training.keep import effective_keep_at_least, single_modality_note
 from iteach_app.training.loop import Callback, TrainLoop, TrainState
 from iteach_app.training.optim import Criterion, build_criterion, build_optimizer, build_schedule
@@ -180,7 +181,8 @@ class Trainer:
             criterion=self._criterion(),
         )
         display.say(
-            f"[bold]{self.title}[/]: {model_label(self.config)} on {self.data.dataset.name} "
+            f"[bold]{self.title}[/]: {model_label(self.config, short=True)} "
+            f"on {self.data.dataset.name} "
             f"({len(self.data.train)}/{len(self.data.val)}/{len(self.data.test)} conversations), "
             f"{protocol_note(self.config)}, device {self.device}; {self._parameter_note()}"
         )
@@ -280,11 +282,5 @@ class Trainer:
         return " / ".join(counts) + " parameters"
 
 
-def model_label(config: TrainConfig) -> str:
-    """What a run trains, for titles and legends: ITS / TS / PRE, or the baseline's name."""
-    if config.model == "iteach":
-        return config.framework.upper()
-    return BASELINE_LABELS[config.model]
-
-
-BASELINE_LABELS = {"ae": "AE", "cra": "CRA", "mmin": "MMIN", "gcnet": "GCNet", "cpm": "CPM-Net"}
+BASELINE_LABELS: Mapping[str, str] = RegistryView(("baseline",), lambda entry: entry.label)
+"""name -> display label of every registered baseline (a view of the model registry)."""
