@@ -14,8 +14,7 @@ from typer.testing import CliRunner
 
 from iteach_app.cli import app
 from iteach_app.commands.options import _cli_type
-from iteach_app.config import ConfigError, resolve
-from iteach_app.config import model_catalog
+from iteach_app.config import ConfigError, model_catalog, resolve
 from iteach_app.config.schema import MODEL_SETTINGS
 from iteach_app.model import model_entries, registry
 from iteach_app.model.baselines import BASELINES, PAPER_PARAMETERS, baseline_parameter_table
@@ -62,7 +61,8 @@ def test_old_side_tables_are_views_of_the_registry() -> None:
     assert dict(BASELINES) == {name: entry.fn for name, entry in baselines.items()}
     assert dict(PAPER_PARAMETERS) == {n: e.paper_parameters for n, e in baselines.items()}
     assert dict(BASELINE_LABELS) == {n: e.label for n, e in baselines.items()}
-    assert PAPER_PARAMETERS["gcnet"] == 34.14e6 and PAPER_PARAMETERS["cpm"] is None
+    assert PAPER_PARAMETERS["gcnet"] == 34.14e6
+    assert PAPER_PARAMETERS["cpm"] is None
     assert ITEACH_PAPER_PARAMETERS == {"teacher": 2.19e6, "student": 3.88e6}
 
 
@@ -96,7 +96,8 @@ def test_a_baseline_as_student_is_a_one_line_error(tmp_path: Path) -> None:
     result = _invoke("train", "--synthetic", "iemocap4", "--student", "gcnet", "--out", tmp_path)
     assert result.exit_code == 2
     assert "student must be one of attention, nas" in result.output
-    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
 
 
 def test_an_unknown_model_names_the_registered_ones() -> None:
@@ -194,7 +195,8 @@ def test_a_new_baseline_is_one_file(
     tiny_baseline: str, tiny_overrides, tiny_data, tmp_path: Path
 ) -> None:
     assert tiny_baseline in model_catalog.model_choices()
-    assert tiny_baseline in BASELINES and PAPER_PARAMETERS[tiny_baseline] == 1.0e3
+    assert tiny_baseline in BASELINES
+    assert PAPER_PARAMETERS[tiny_baseline] == 1.0e3
     assert BASELINE_LABELS[tiny_baseline] == "TinyLine"
     assert "| tinyline | TinyLine |" in baseline_parameter_table(4)
     config = resolve(overrides=_baseline_tiny(tiny_overrides, model=tiny_baseline, epochs=1))
