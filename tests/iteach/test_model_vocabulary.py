@@ -209,3 +209,26 @@ def test_a_new_baseline_is_one_file(
     wide = resolve(overrides=_baseline_tiny(tiny_overrides, model=tiny_baseline, hidden_dim=8))
     with pytest.raises(ConfigError, match="model 'tinyline' does not take hidden_dim"):
         build_framework(wide, tiny_data.modality_dims, 4, "classification")
+
+
+def test_a_baseline_run_trained_with_ignored_settings_still_evaluates_and_resumes(
+    tiny_overrides, tiny_data, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs trained before settings were refused (hidden_dim ignored by gcnet) rebuild as they
+    trained: `evaluate` and resume drop the settings the model does not take."""
+    from iteach_app.training import trainer as trainer_module
+    from iteach_app.training.evaluation import evaluate_run
+
+    config = resolve(overrides=_baseline_tiny(tiny_overrides, model="gcnet", hidden_dim=16))
+
+    def lenient(*args: Any, strict: bool = True, **kwargs: Any) -> Any:
+        return build_framework(*args, strict=False, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(trainer_module, "build_framework", lenient)  # the trainer before the change
+        first = Trainer(config, tmp_path / "run", data=tiny_data, verbose=False).fit()
+    _, again = evaluate_run(first.run_dir)
+    assert again.per_rate == first.ume.per_rate
+    more = resolve(overrides=_baseline_tiny(tiny_overrides, model="gcnet", hidden_dim=16))
+    resumed = Trainer(more, first.run_dir, data=tiny_data, verbose=False, resume=True).fit()
+    assert resumed.ume.per_rate == first.ume.per_rate

@@ -83,17 +83,22 @@ def resolve_roles(config: TrainConfig) -> tuple[Role | None, Role]:
 
 
 def build_model(
-    config: TrainConfig, role: Role, modality_dims: Mapping[str, int], out_dim: int
+    config: TrainConfig,
+    role: Role,
+    modality_dims: Mapping[str, int],
+    out_dim: int,
+    *,
+    strict: bool = True,
 ) -> nn.Module:
     """One model of ``role`` through the model registry, with `model_settings` (an encoder of
     the framework also takes its depth, ``num_layers``)."""
-    settings = model_settings(config, role.model)
+    settings = model_settings(config, role.model, strict=strict)
     if model_entry(role.model).kind == "encoder":
         settings["num_layers"] = role.layers
     return create_model(role.model, modality_dims, out_dim, **settings)
 
 
-def model_settings(config: TrainConfig, name: str) -> dict[str, object]:
+def model_settings(config: TrainConfig, name: str, *, strict: bool = True) -> dict[str, object]:
     """The keyword arguments model ``name`` is built with, by the factory's own names.
 
     An ITEACH-Net encoder takes every model setting of the config. Another model (a baseline,
@@ -101,7 +106,9 @@ def model_settings(config: TrainConfig, name: str) -> dict[str, object]:
     schema's default or the preset's value, so a baseline keeps its own defaults. Either way
     ``model_options`` is added, and a name the factory does not take raises ConfigError naming
     the setting and the model (``causal`` excepted: a baseline's causality is its class's
-    ``future_context``, checked at validation)."""
+    ``future_context``, checked at validation). ``strict=False`` (a run folder trained before
+    such settings were refused, when they were ignored) drops them instead, so the run rebuilds
+    as it trained; ``model_options`` are always checked."""
     entry = model_entry(name)
     accepted = entry.accepted_settings()
     if entry.kind == "encoder":
@@ -112,6 +119,8 @@ def model_settings(config: TrainConfig, name: str) -> dict[str, object]:
             for key in MODEL_SETTINGS
             if key != "causal" and getattr(config, key) != _default(config, key)
         }
+    if not strict:
+        settings = {key: value for key, value in settings.items() if _takes(accepted, key)}
     unknown = [key for key in {**settings, **config.model_options} if not _takes(accepted, key)]
     if unknown:
         raise ConfigError(
@@ -156,21 +165,26 @@ def model_label(config: TrainConfig, *, short: bool = False) -> str:
 
 
 def build_framework(
-    config: TrainConfig, modality_dims: Mapping[str, int], out_dim: int, task: str
+    config: TrainConfig,
+    modality_dims: Mapping[str, int],
+    out_dim: int,
+    task: str,
+    *,
+    strict: bool = True,
 ) -> InvertedTeacherStudent:
     """Teacher and student per the config's framework, wrapped for ITS training.
 
     Models are built under a fixed seed derived from ``config.seed`` (student first), so a
     run's initial weights depend on its config alone. The last ``min(3, layers)`` hidden
-    states are distilled.
+    states are distilled. ``strict``: see `model_settings` (False to rebuild a trained run).
     """
     teacher_role, student_role = resolve_roles(config)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        student = build_model(config, student_role, modality_dims, out_dim)
+        student = build_model(config, student_role, modality_dims, out_dim, strict=strict)
         teacher = None
         if teacher_role is not None:
-            teacher = build_model(config, teacher_role, modality_dims, out_dim)
+            teacher = build_model(config, teacher_role, modality_dims, out_dim, strict=strict)
     common = {
         "task": task,
         "regression_loss": config.regression_loss,

@@ -106,8 +106,12 @@ class Trainer:
         for warning in check_labels(self.data):
             if self.dist.is_main:
                 print(f"warning: {warning}", file=sys.stderr)
-        self.model = build_framework(
-            config, self.data.modality_dims, self.data.out_dim, self.data.task
+        self.model = build_framework(  # a resumed run rebuilds as it trained (not strict)
+            config,
+            self.data.modality_dims,
+            self.data.out_dim,
+            self.data.task,
+            strict=not (resume and self.folder.last.is_file()),
         ).to(self.device)
         self.optimizer = build_optimizer(self.model, config)
         self.state = TrainState()
