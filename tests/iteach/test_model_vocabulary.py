@@ -232,3 +232,21 @@ def test_a_baseline_run_trained_with_ignored_settings_still_evaluates_and_resume
     more = resolve(overrides=_baseline_tiny(tiny_overrides, model="gcnet", hidden_dim=16))
     resumed = Trainer(more, first.run_dir, data=tiny_data, verbose=False, resume=True).fit()
     assert resumed.ume.per_rate == first.ume.per_rate
+
+
+def test_the_catalog_reads_a_wrapped_decorator_and_refuses_a_computed_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "wrapped.py").write_text(
+        '@register_model(\n    "wrapped",\n    label="Wrapped Net",\n    paper_parameters=2e6,\n)\n'
+        "class Wrapped:\n    pass\n"
+    )
+    monkeypatch.setattr(model_catalog, "MODEL_FOLDERS", [folder])
+    declared = model_catalog.declared_models()
+    assert list(declared) == ["wrapped"]
+    assert (declared["wrapped"].label, declared["wrapped"].paper_parameters) == ("Wrapped Net", 2e6)
+    (folder / "computed.py").write_text('@register_model("c", label=LABEL)\ndef c():\n    pass\n')
+    with pytest.raises(ValueError, match=r"computed.py:1: register_model takes .* literal"):
+        model_catalog.declared_models()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,26 +70,33 @@ def _declared(files: tuple[Path, ...]) -> tuple[tuple[str, ModelDeclaration], ..
     return tuple(found.items())
 
 
+DECORATOR = re.compile(r"^@(?:[\w.]+\.)?register_model\(", re.MULTILINE)
+MAX_DECORATOR_LINES = 20
+
+
 def _read(path: Path) -> list[ModelDeclaration]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    """The register_model decorators of one file. Only each decorator's own lines are parsed
+    (not the whole file): --help reads every model file, and a full parse costs ten times more."""
+    text = path.read_text(encoding="utf-8")
     out = []
-    for node in tree.body:
-        if not isinstance(node, ast.FunctionDef | ast.ClassDef):
-            continue
-        for deco in node.decorator_list:
-            if isinstance(deco, ast.Call) and _called(deco.func) == "register_model":
-                out.append(_declaration(path, deco))
+    for match in DECORATOR.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        lines = text[match.start() + 1 :].split("\n", MAX_DECORATOR_LINES)
+        for end in range(1, min(len(lines), MAX_DECORATOR_LINES) + 1):
+            try:
+                node = ast.parse("\n".join(lines[:end]).strip(), mode="eval").body
+            except SyntaxError:
+                continue
+            if isinstance(node, ast.Call):
+                out.append(_declaration(path, node, line))
+            break
+        else:
+            raise ValueError(f"{path}:{line}: cannot read this register_model decorator")
     return out
 
 
-def _called(func: ast.expr) -> str | None:
-    if isinstance(func, ast.Name):
-        return func.id
-    return func.attr if isinstance(func, ast.Attribute) else None
-
-
-def _declaration(path: Path, call: ast.Call) -> ModelDeclaration:
-    where = f"{path}:{call.lineno}"
+def _declaration(path: Path, call: ast.Call, line: int) -> ModelDeclaration:
+    where = f"{path}:{line}"
     try:
         (name,) = [ast.literal_eval(arg) for arg in call.args]
         options = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
