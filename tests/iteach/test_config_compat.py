@@ -150,3 +150,13 @@ def test_a_flag_that_changes_the_framework_resolves_the_roles_again(
 def test_resolved_by_preset_names_only_role_settings() -> None:
     with pytest.raises(ConfigError, match="resolved_by_preset names hidden_dim"):
         resolve(overrides={"synthetic": "iemocap4", "resolved_by_preset": ["hidden_dim"]})
+
+
+def test_a_sweep_file_with_the_old_name_still_sweeps(tmp_path: Path) -> None:
+    from iteach_app.sweeps.spec import load_sweep
+
+    spec = tmp_path / "sweep.toml"
+    spec.write_text('[base]\nsynthetic = "iemocap4"\n[axes]\nfusion_gates = ["tanh", "none"]\n')
+    runs = load_sweep(spec).runs()
+    assert [run.config.gated_fusion for run in runs] == [True, False]
+    assert runs[0].config.config_hash() == OLD_HASHES["its_default"]
