@@ -33,7 +33,8 @@ from iteach_app.report.compare import (
     load_groups,
     write_comparison,
 )
-from iteach_app.training.trainer import Trainer, model_label
+from iteach_app.training.framework import model_label
+from iteach_app.training.trainer import Trainer
 
 SHARED = Path(os.environ.get("ITEACH_SHARED_DATA", "/work/shared/data"))
 DATASETS = {
@@ -99,7 +100,7 @@ def main() -> None:
             else count_parameters(student)
         )
         ran = len(result.history)  # epochs run (early stopping may end before `epochs`)
-        facts[f"{model_label(config)} seed {seed}"] = {
+        facts[f"{model_label(config, short=True)} seed {seed}"] = {
             "parameters": params,
             "seconds_per_epoch": seconds / max(ran, 1),
             "best_epoch": result.best_epoch,

@@ -3,8 +3,8 @@
 (a) IEMOCAP 4-class real text + two generated uninformative modalities (audio 512-d and video
 1024-d, N(0, 1) per dim) against text alone; (b) CMU-MOSI text + audio: the first epoch whose
 validation binary WAF (rate 0) exceeds 0.5, and the UME average; (c) IEMOCAP 4-class text alone.
-"before" = standardize none + fusion_gates none (the app before issue 11); "after" = the app's
-defaults (standardize standard, fusion_gates tanh, input_norm none). Other variants measure
+"before" = standardize none + gated_fusion false (the app before issue 11); "after" = the app's
+defaults (standardize standard, gated_fusion true, input_norm false). Other variants measure
 one mechanism at a time.
 
 Usage (repository root, shared data present; one CPU thread)::
@@ -37,18 +37,18 @@ TEXT, AUDIO = "minilm-384-UTT", "covarep73-UTT"
 NOISE_DIMS = {"audio": 512, "video": 1024}
 RECIPE: dict[str, Any] = {"device": "cpu", "checkpoint_every": 0, "threads": 1}
 
-BEFORE = {"standardize": "none", "fusion_gates": "none", "input_norm": "none"}
+BEFORE = {"standardize": "none", "gated_fusion": False, "input_norm": False}
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "before": ("raw features, plain fusion (before issue 11)", BEFORE),
-    "gate": ("raw features + zero-init tanh gates", {**BEFORE, "fusion_gates": "tanh"}),
+    "gate": ("raw features + zero-init tanh gates", {**BEFORE, "gated_fusion": True}),
     "std": ("standardised, plain fusion", {**BEFORE, "standardize": "standard"}),
     "std+ln": (
         "standardised + LayerNorm after projection",
-        {**BEFORE, "standardize": "standard", "input_norm": "layernorm"},
+        {**BEFORE, "standardize": "standard", "input_norm": True},
     ),
     "std+ln+gate": (
         "standardised + LayerNorm + gates",
-        {"standardize": "standard", "fusion_gates": "tanh", "input_norm": "layernorm"},
+        {"standardize": "standard", "gated_fusion": True, "input_norm": True},
     ),
     "after": ("the app's defaults: standardised + zero-init tanh gates", {}),
 }

@@ -115,7 +115,7 @@ def test_real_iemocap_text_plus_noise_modality(shared_data: Path, tmp_path, make
 
 def test_gated_fusion_starts_as_the_query_alone() -> None:
     torch.manual_seed(0)
-    block = CrossFusionBlock(16, 4, gated=True)
+    block = CrossFusionBlock(16, 4, gated_fusion=True)
     query, context = torch.randn(2, 5, 16), 100 * torch.randn(2, 5, 16)
     valid = torch.ones(2, 5, dtype=torch.bool)
     assert torch.equal(block(query, context, valid), query)

@@ -31,6 +31,7 @@ from iteach_app.commands import (
 )
 from iteach_app.commands.features import app as features_app
 from iteach_app.commands.help_defaults import show_every_default
+from iteach_app.commands.options import upgrade_legacy_flags
 from iteach_app.console_log import start_tee, stop_tee
 
 
@@ -42,6 +43,7 @@ class OneLineErrors(TyperGroup):
     ) -> Any:
         show_every_default(self)
         args = hoist_global_options(sys.argv[1:] if args is None else list(args))
+        args = upgrade_legacy_flags(args)
         args = (args, *rest)
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)

@@ -16,8 +16,8 @@ import typer
 
 from iteach_app.config.errors import ConfigError
 from iteach_app.config.presets import PRESETS
-from iteach_app.config.schema import FIELDS, TrainConfig
-from iteach_app.config.toml_io import parse_pairs
+from iteach_app.config.schema import FIELDS, LEGACY_SETTINGS, LEGACY_VALUES, TrainConfig
+from iteach_app.config.toml_io import parse_pairs, tomllib
 
 _HINTS = typing.get_type_hints(TrainConfig)
 
@@ -93,10 +93,11 @@ def _inner(name: str) -> Any:
 
 @functools.cache
 def _cli_type(name: str) -> Any:
-    """int / float / str / bool, an Enum for a Literal (choices shown), str for lists, dicts."""
+    """int / float / str / bool, an Enum for a Literal or a field's ``choices`` (shown in
+    --help), str for lists, dicts."""
     hint = _inner(name)
-    if get_origin(hint) is Literal:
-        choices = get_args(hint)
+    if "choices" in FIELDS[name].metadata or get_origin(hint) is Literal:
+        choices = FIELDS[name].metadata.get("choices", lambda: get_args(hint))()
         return enum.Enum(name.title().replace("_", ""), {c: c for c in choices}, type=str)
     return hint if hint in (int, float, str, bool) else str
 
@@ -112,6 +113,8 @@ def _value(name: str, value: Any) -> Any:
         pairs = parse_pairs(value, f"--{name.replace('_', '-')}")
         if get_args(hint)[1] is int:
             return {k: _number(name, v, int) for k, v in pairs.items()}
+        if get_args(hint)[1] is Any:
+            return {k: _literal(v) for k, v in pairs.items()}
         return pairs
     if get_origin(hint) is list and get_args(hint)[0] is str:
         return [v.strip() for v in value.split(",") if v.strip()]
@@ -125,3 +128,43 @@ def _number(name: str, text: str, kind: type) -> Any:
         return kind(text)
     except ValueError:
         raise ConfigError(f"--{name.replace('_', '-')}: {text!r} is not {kind.__name__}") from None
+
+
+def _literal(text: str) -> Any:
+    """A TOML value written on the command line (``0.4``, ``true``, ``[64, 32]``); any other
+    text is a string."""
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _legacy_flags() -> dict[str, dict[str, str]]:
+    """Old ``--flag VALUE`` spellings -> the new flag: ``--fusion-gates tanh`` ->
+    ``--gated-fusion``, ``--input-norm none`` -> ``--no-input-norm``."""
+    table: dict[str, dict[str, str]] = {}
+    pairs = [(old, new, v, b) for old, (new, m) in LEGACY_SETTINGS.items() for v, b in m.items()]
+    pairs += [(name, name, v, b) for (name, v), b in LEGACY_VALUES.items()]
+    for old, new, value, on in pairs:
+        new_flag = new.replace("_", "-")
+        table.setdefault(f"--{old.replace('_', '-')}", {})[value] = (
+            f"--{new_flag}" if on else f"--no-{new_flag}"
+        )
+    return table
+
+
+def upgrade_legacy_flags(args: list[str]) -> list[str]:
+    """The command line with old spellings of renamed settings replaced by the new flags, so a
+    script written for an older version keeps working."""
+    table, out, i = _legacy_flags(), [], 0
+    while i < len(args):
+        flag, sep, value = args[i].partition("=")
+        if flag in table and sep and value in table[flag]:
+            out.append(table[flag][value])
+        elif flag in table and not sep and i + 1 < len(args) and args[i + 1] in table[flag]:
+            out.append(table[flag][args[i + 1]])
+            i += 1
+        else:
+            out.append(args[i])
+        i += 1
+    return out

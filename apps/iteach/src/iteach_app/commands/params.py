@@ -1,5 +1,5 @@
-"""`iteach-app params`: parameter counts of the paper's teacher, student and five baselines vs
-its Table 3."""
+"""`iteach-app params`: parameter counts of the paper's teacher, student and every registered
+baseline (a row per registration, model/registry.py) vs its Table 3."""
 
 from __future__ import annotations
 

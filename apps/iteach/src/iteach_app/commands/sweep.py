@@ -66,9 +66,9 @@ def sweep(
     from iteach_app.io import atomic_write_text
     from iteach_app.report.audit_cache import audit_lines
     from iteach_app.report.labels import figure_title
+    from iteach_app.training.framework import model_label
     from iteach_app.training.protocols import run_protocol
     from iteach_app.training.run_folder import run_name
-    from iteach_app.training.trainer import model_label
     from missing_modality import plot_ume
 
     file_values = load_toml(config_file) if config_file is not None else {}
@@ -84,7 +84,7 @@ def sweep(
         title=figure_title(config),
         audit=audit_lines,
     )
-    label = f"{model_label(config)} {protocol.upper()} on {config.dataset_label}"
+    label = f"{model_label(config, short=True)} {protocol.upper()} on {config.dataset_label}"
     what = "each model tested at its own training rate" if protocol == "ime" else (
         "trained at missing rate 0.7 only, tested at every rate"
     )  # fmt: skip

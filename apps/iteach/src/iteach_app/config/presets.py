@@ -51,6 +51,28 @@ DEFAULT: dict[str, Any] = {
 }
 PRESETS: dict[str, dict[str, Any]] = {"default": DEFAULT, "paper": PAPER}
 
+FRAMEWORK_ROLES: dict[str, dict[str, Any]] = {
+    "its": {"teacher": "attention", "teacher_layers": 3, "student": "nas", "student_layers": 4},
+    "ts": {"teacher": "nas", "teacher_layers": 4, "student": "attention", "student_layers": 3},
+    "pre": {"student": "attention", "student_layers": 4},
+}
+"""Each framework's teacher and student (model-registry names of kind encoder) and depths, as
+the paper: ITS = 3-layer attention teacher + 4-layer NAS student; TS the other way round; PRE
+the attention model alone, 4 layers (as the results script trains it)."""
+
+
+def resolve_roles(config: TrainConfig) -> None:
+    """Fill the teacher / student settings of an ``iteach`` config that are None from its
+    framework, in place, naming each in ``resolved_by_preset``: the config then records what
+    the run trains, and its hash still reads them as not given."""
+    if config.model != "iteach":
+        return
+    for name, value in FRAMEWORK_ROLES.get(config.framework, {}).items():
+        if getattr(config, name) is None:
+            setattr(config, name, value)
+            if name not in config.resolved_by_preset:  # a new list: copies share the old one
+                config.resolved_by_preset = [*config.resolved_by_preset, name]
+
 
 def apply_preset(config: TrainConfig) -> None:
     """Fill every field of ``config`` that is None and governed by its preset, in place."""

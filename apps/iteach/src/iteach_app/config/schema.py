@@ -6,7 +6,9 @@ panel), optional ``flag`` (a short flag such as ``-b``), bounds ``gt`` / ``ge`` 
 ``odd``, ``hashed=False`` (does not change what a run computes: left out of the config hash) and
 ``cli=False`` (set by a hand-written run flag instead, e.g. --fold / --seed that take lists) and
 ``neutral`` (the value that computes what runs did before the field existed: left out of the
-hash there, so older run folders keep their hash).
+hash there, so older run folders keep their hash), ``choices`` (a function giving the allowed
+values, for a vocabulary that lives elsewhere: the model names of config/model_catalog.py) and
+``model_setting=True`` (passed by its own name to the model's factory, training/framework.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import PurePath
 from typing import Any, Literal, get_args
 
+from iteach_app.config.model_catalog import model_choices
+
 # The schema is read by every command's --help, so it imports no torch-based package: these
 # restate the packages' own constants (tests/iteach/test_cli_startup.py checks they agree).
 EcceKind = Literal["full", "global", "none"]
@@ -26,7 +30,6 @@ PAPER_LAYER_WEIGHTS: tuple[float, ...] = (0.5, 0.1, 0.05)  # its_distill.PAPER_L
 DEFAULT_RATES: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)  # missing_modality's
 
 Framework = Literal["its", "ts", "pre"]
-ModelName = Literal["iteach", "ae", "cra", "mmin", "gcnet", "cpm"]
 RealDataset = Literal["IEMOCAPFour", "IEMOCAPSix", "CMUMOSI", "CMUMOSEI"]
 SyntheticDataset = Literal["iemocap4", "iemocap6", "mosi"]
 REAL_DATASETS: tuple[str, ...] = get_args(RealDataset)
@@ -125,19 +128,37 @@ class TrainConfig:
     student_layers: int | None = field(
         default=None, metadata=meta("default: ITS 4, TS 3, PRE 4", "model", gt=0)
     )
-    hidden_dim: int = field(default=128, metadata=meta("hidden size", "model", gt=0))
-    num_heads: int = field(default=8, metadata=meta("attention heads", "model", gt=0))
+    resolved_by_preset: list[str] = field(
+        default_factory=list,
+        metadata=meta(
+            "teacher / student settings that the framework's preset filled in (recorded so an "
+            "old run is not re-interpreted by a changed preset; hashed as not given)",
+            "model",
+            hashed=False,
+            cli=False,
+        ),
+    )
+    hidden_dim: int = field(
+        default=128, metadata=meta("hidden size", "model", model_setting=True, gt=0)
+    )
+    num_heads: int = field(
+        default=8, metadata=meta("attention heads", "model", model_setting=True, gt=0)
+    )
     mlp_ratio: float = field(
-        default=4.0, metadata=meta("block MLP width / hidden size", "model", gt=0)
+        default=4.0,
+        metadata=meta("block MLP width / hidden size", "model", model_setting=True, gt=0),
     )
     window: int = field(
-        default=7, metadata=meta("ECCE local window (odd)", "model", gt=0, odd=True)
+        default=7,
+        metadata=meta("ECCE local window (odd)", "model", model_setting=True, gt=0, odd=True),
     )
     max_distance: int = field(
-        default=30, metadata=meta("ECCE longest utterance distance", "model", gt=0)
+        default=30,
+        metadata=meta("ECCE longest utterance distance", "model", model_setting=True, gt=0),
     )
     ecce: EcceKind = field(
-        default="full", metadata=meta("ECCE bias: full, global or none", "model")
+        default="full",
+        metadata=meta("ECCE bias: full, global or none", "model", model_setting=True),
     )
     ecce_input: EcceInput = field(
         default="projected",
@@ -145,6 +166,7 @@ class TrainConfig:
             "what ECCE reads: projected (the hidden-size input states) or features (the "
             "standardised input features, as the paper's Eqs. 1-4)",
             "model",
+            model_setting=True,
             neutral="projected",
         ),
     )
@@ -154,11 +176,12 @@ class TrainConfig:
             "an ECCE of its own in every encoder layer, on that layer's input (default: one "
             "bias shared by every layer, as the paper)",
             "model",
+            model_setting=True,
             neutral=False,
         ),
     )
     dropout: float | None = field(
-        default=None, metadata=meta("dropout" + BY_PRESET, "model", ge=0, lt=1)
+        default=None, metadata=meta("dropout" + BY_PRESET, "model", model_setting=True, ge=0, lt=1)
     )
     layer_weights: list[float] = field(
         default_factory=lambda: list(PAPER_LAYER_WEIGHTS),
@@ -201,12 +224,22 @@ class TrainConfig:
             neutral="missing",
         ),
     )
-    model: ModelName = field(
+    model: str = field(
         default="iteach",
         metadata=meta(
             "iteach (the framework's teacher/student) or a baseline trained alone on masked "
-            "inputs: ae, cra, mmin, gcnet, cpm (paper section 4.5)",
+            "inputs (paper section 4.5): a model-registry name",
             "model",
+            choices=model_choices,
+        ),
+    )
+    model_options: dict[str, Any] = field(
+        default_factory=dict,
+        metadata=meta(
+            "settings of the model's own constructor, by its names, e.g. hidden=100,dropout=0.4 "
+            "for gcnet (TOML: a [model_options] table); a name it does not take is an error",
+            "model",
+            neutral={},
         ),
     )
     mmin_pretrain_epochs: int = field(
@@ -218,12 +251,21 @@ class TrainConfig:
             ge=0,
         ),
     )
-    fusion_gates: Literal["tanh", "none"] = field(
-        default="tanh",
-        metadata=meta("zero-initialised tanh gates on the cross-modal fusion, or none", "model"),
+    gated_fusion: bool = field(
+        default=True,
+        metadata=meta(
+            "zero-initialised tanh gates on the cross-modal fusion (was: fusion_gates tanh|none)",
+            "model",
+            model_setting=True,
+        ),
     )
-    input_norm: Literal["layernorm", "none"] = field(
-        default="none", metadata=meta("LayerNorm after each input projection, or none", "model")
+    input_norm: bool = field(
+        default=False,
+        metadata=meta(
+            "LayerNorm after each input projection (was: input_norm layernorm|none)",
+            "model",
+            model_setting=True,
+        ),
     )
     causal: bool = field(
         default=False,
@@ -232,6 +274,7 @@ class TrainConfig:
             "self-attention, pooling and MLP windows, fusion), so it can run as the conversation "
             "happens (StreamingPredictor, predict --stream); gcnet cannot be causal",
             "model",
+            model_setting=True,
             neutral=False,
         ),
     )
@@ -241,6 +284,7 @@ class TrainConfig:
             "recompute each encoder layer in the backward pass instead of keeping its "
             "activations: less memory on long conversations, more time (same numbers)",
             "model",
+            model_setting=True,
             neutral=False,
         ),
     )
@@ -345,6 +389,7 @@ class TrainConfig:
             "run each batch's conversations in a few length buckets, each padded to its own "
             "longest (same batches and losses, less padded work; ITEACH-Net models only)",
             "optim",
+            model_setting=True,
             hashed=False,
         ),
     )
@@ -424,10 +469,20 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     def config_hash(self) -> str:
-        """SHA-256 (hex, 16 chars) of the settings that determine what a run computes."""
+        """SHA-256 (hex, 16 chars) of the settings that determine what a run computes.
+
+        Hashed as the user gave them: a teacher / student setting filled in from the
+        framework's preset (listed in ``resolved_by_preset``) counts as not given, and a renamed
+        setting is hashed under its old name and spelling (`HASHED_AS`), so a run folder keeps
+        the hash it was written with."""
+        values = self.to_dict()
+        for name in self.resolved_by_preset:
+            values[name] = None
+        for name, (old_name, spelling) in HASHED_AS.items():
+            values[old_name] = spelling[values.pop(name)]
         payload = {
             k: v
-            for k, v in self.to_dict().items()
+            for k, v in values.items()
             if k not in UNHASHED and not (k in NEUTRAL and v == NEUTRAL[k])
         }
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
@@ -438,3 +493,23 @@ FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in fields(TrainConfig)}
 FIELD_NAMES = tuple(FIELDS)
 UNHASHED = tuple(name for name, f in FIELDS.items() if f.metadata.get("hashed") is False)
 NEUTRAL = {name: f.metadata["neutral"] for name, f in FIELDS.items() if "neutral" in f.metadata}
+MODEL_SETTINGS = tuple(name for name, f in FIELDS.items() if f.metadata.get("model_setting"))
+ROLE_FIELDS = ("teacher", "student", "teacher_layers", "student_layers")
+"""The framework settings a preset resolves (recorded in a run's config, see resolved_by_preset)."""
+
+HASHED_AS: dict[str, tuple[str, dict[Any, str]]] = {
+    "gated_fusion": ("fusion_gates", {True: "tanh", False: "none"}),
+    "input_norm": ("input_norm", {True: "layernorm", False: "none"}),
+}
+"""Settings renamed to their model constructor's name and type, hashed as their old spelling."""
+
+LEGACY_SETTINGS: dict[str, tuple[str, dict[Any, Any]]] = {
+    "fusion_gates": ("gated_fusion", {"tanh": True, "none": False}),
+}
+"""Old setting names read from config files and overrides: old -> (new name, old value -> new)."""
+
+LEGACY_VALUES: dict[tuple[str, Any], Any] = {
+    ("input_norm", "layernorm"): True,
+    ("input_norm", "none"): False,
+}
+"""Old spellings of a setting's value (the setting kept its name, its type became bool)."""

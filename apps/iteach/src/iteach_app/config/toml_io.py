@@ -12,7 +12,7 @@ from typing import Any
 import tomli_w
 
 from iteach_app.config.errors import ConfigError
-from iteach_app.config.schema import FIELD_NAMES, TrainConfig
+from iteach_app.config.schema import FIELD_NAMES, LEGACY_SETTINGS, TrainConfig
 from iteach_app.config.validate import validate
 
 if sys.version_info >= (3, 11):
@@ -56,7 +56,7 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({err})") from None
     except OSError as err:
         raise ConfigError(f"{path}: cannot read ({err.strerror})") from None
-    unknown = sorted(set(raw) - set(FIELD_NAMES))
+    unknown = sorted(set(raw) - set(FIELD_NAMES) - set(LEGACY_SETTINGS))
     if unknown:
         raise ConfigError(
             f"{path}: unknown setting(s) {', '.join(unknown)}; valid: {', '.join(FIELD_NAMES)}"
@@ -70,9 +70,17 @@ def resolve(
     *,
     source: str = "config",
 ) -> TrainConfig:
-    """Defaults <- file values <- overrides (None = not given); the result is validated."""
+    """Defaults <- file values <- overrides (None = not given); the result is validated.
+
+    Old setting names (`LEGACY_SETTINGS`, e.g. fusion_gates) are read as their new ones. A
+    file's teacher / student settings that its preset filled in (``resolved_by_preset``) are
+    kept, so a later preset change does not re-interpret the run, unless an override changes
+    the framework or model (then they are resolved again) or gives that setting itself."""
+    file_layer = upgrade_legacy(file_values or {}, source)
+    flag_layer = {k: v for k, v in upgrade_legacy(overrides or {}, source).items() if v is not None}
+    file_layer = _keep_resolution(file_layer, flag_layer)
     values: dict[str, Any] = {}
-    for layer in (file_values or {}, overrides or {}):
+    for layer in (file_layer, flag_layer):
         for key, value in layer.items():
             if key not in FIELD_NAMES:
                 raise ConfigError(f"{source}: unknown setting {key!r}")
@@ -82,6 +90,41 @@ def resolve(
         return validate(TrainConfig(**values))
     except ConfigError as err:
         raise ConfigError(f"{source}: {err}") from None
+
+
+def upgrade_legacy(values: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
+    """``values`` with each old setting name replaced by its new name and value; giving both
+    spellings is an error naming them."""
+    out = dict(values)
+    for old, (new, spelling) in LEGACY_SETTINGS.items():
+        if old not in out:
+            continue
+        value = out.pop(old)
+        if value is None:
+            continue
+        if out.get(new) is not None:
+            raise ConfigError(f"{source}: give {new} or its old name {old}, not both")
+        if value not in spelling:
+            raise ConfigError(
+                f"{source}: {old} (now {new}) must be one of {', '.join(spelling)}; got {value!r}"
+            )
+        out[new] = spelling[value]
+    return out
+
+
+def _keep_resolution(file_layer: dict[str, Any], flags: Mapping[str, Any]) -> dict[str, Any]:
+    """The file's values, minus its preset-filled roles where the flags make them stale."""
+    filled = list(file_layer.get("resolved_by_preset") or [])
+    if not filled:
+        return file_layer
+    changed = any(
+        key in flags and flags[key] != file_layer.get(key, default)
+        for key, default in (("framework", "its"), ("model", "iteach"))
+    )
+    stale = filled if changed else [name for name in filled if name in flags]
+    out = {k: v for k, v in file_layer.items() if k not in stale or k in flags}
+    out["resolved_by_preset"] = [name for name in filled if name not in stale]
+    return out
 
 
 def to_toml(config: TrainConfig) -> str:

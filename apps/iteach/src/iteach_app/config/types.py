@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, Union, get_args, get_origin
 
 from iteach_app.config.errors import ConfigError
+from iteach_app.config.schema import LEGACY_VALUES
 
 # One name per concept: "attention". The old config word is accepted with a warning.
 DEPRECATED_VALUES = {
@@ -34,7 +35,13 @@ def coerce_fields(config: Any) -> None:
                 stacklevel=2,
             )
             value = replacement
+        if isinstance(value, str) and (name, value) in LEGACY_VALUES:
+            value = LEGACY_VALUES[name, value]  # an old config's spelling, read silently
         value = coerce(name, hints[name], value)
+        if "choices" in f.metadata and value is not None:
+            allowed = f.metadata["choices"]()
+            if value not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
         check_bounds(name, value, f.metadata)
         setattr(config, name, value)
 
@@ -49,6 +56,10 @@ def coerce(name: str, hint: Any, value: Any) -> Any:
         return coerce(name, inner, value)
     if value is None:
         raise ConfigError(f"{name} must be given (got nothing)")
+    if hint is Any:
+        if not isinstance(value, (bool, int, float, str, list)):
+            raise ConfigError(f"{name} must be a number, string, boolean or list, got {value!r}")
+        return value
     if origin is Literal:
         if value not in args:
             raise ConfigError(f"{name} must be one of {', '.join(map(str, args))}; got {value!r}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from iteach_app.config.errors import ConfigError
-from iteach_app.config.presets import apply_preset
+from iteach_app.config.model_catalog import role_choices
+from iteach_app.config.presets import FRAMEWORK_ROLES, apply_preset, resolve_roles
 from iteach_app.config.types import coerce_fields
 
 if TYPE_CHECKING:
@@ -17,6 +18,8 @@ def validate(c: TrainConfig) -> TrainConfig:
     fields together; raises ConfigError naming the first bad setting. Returns ``c``."""
     apply_preset(c)
     coerce_fields(c)
+    _check_resolution(c)
+    resolve_roles(c)
     if c.labels and c.conversations is None:
         raise ConfigError("labels (class names) apply to --conversations tables only")
     if c.conversations is not None:
@@ -87,12 +90,24 @@ def _check_conversations(c: TrainConfig) -> None:
 
 
 def _check_models(c: TrainConfig) -> None:
-    from iteach_app.model import model_names
-
+    """A teacher / student is an encoder of the framework (not a baseline: those are --model)."""
     for role in ("teacher", "student"):
         name = getattr(c, role)
-        if name is not None and name not in model_names():
-            raise ConfigError(f"{role} must be one of {', '.join(model_names())}; got {name!r}")
+        if name is not None and name not in role_choices():
+            raise ConfigError(
+                f"{role} must be one of {', '.join(role_choices())} (models a {role} can be); "
+                f"got {name!r}"
+            )
+
+
+def _check_resolution(c: TrainConfig) -> None:
+    from iteach_app.config.schema import ROLE_FIELDS
+
+    odd = [name for name in c.resolved_by_preset if name not in ROLE_FIELDS]
+    if odd:
+        raise ConfigError(
+            f"resolved_by_preset names {', '.join(odd)}; it may list only {', '.join(ROLE_FIELDS)}"
+        )
 
 
 def _check_baseline(c: TrainConfig) -> None:
@@ -123,7 +138,11 @@ def _check_baseline(c: TrainConfig) -> None:
         )
 
 
-DEPTHS = {"its": (3, 4), "ts": (4, 3)}  # the presets' (teacher, student) layers
+DEPTHS = {  # the presets' (teacher, student) layers
+    name: (roles["teacher_layers"], roles["student_layers"])
+    for name, roles in FRAMEWORK_ROLES.items()
+    if "teacher" in roles
+}
 
 
 def _check_distillation(c: TrainConfig) -> None:

@@ -26,7 +26,7 @@ Glossary (one word per concept, used in config, code, tables and figures):
   student 4-layer nas (`iteach_teacher`, `iteach_student`).
 """
 
-import iteach_app.model.baselines.registry  # noqa: F401  (registers the five baselines)
+import iteach_app.model.baselines  # noqa: F401  (its files register the baselines)
 from iteach_app.model.iteach import ECCE_KINDS, MIXERS, PAPER_LAYERS, ITEACHNet
 from iteach_app.model.layers import (
     CANDIDATES,
@@ -50,7 +50,14 @@ from iteach_app.model.parameters import (
     paper_parameter_table,
 )
 from iteach_app.model.protocol import ModelContract
-from iteach_app.model.registry import create_model, model_names, register_model
+from iteach_app.model.registry import (
+    ModelEntry,
+    create_model,
+    model_entries,
+    model_entry,
+    model_names,
+    register_model,
+)
 
 __all__ = [
     "CANDIDATES",
@@ -70,11 +77,14 @@ __all__ = [
     "MaxPoolMixer",
     "MetaFormerBlock",
     "ModelContract",
+    "ModelEntry",
     "NASMixer",
     "Router",
     "UtteranceMlpMixer",
     "count_parameters",
     "create_model",
+    "model_entries",
+    "model_entry",
     "model_names",
     "paper_parameter_table",
     "register_model",

@@ -492,7 +492,7 @@ class OnDemandBiases(Mapping[str, torch.Tensor]):
 PAPER_LAYERS: dict[str, int] = {"teacher": 3, "student": 4}
 
 
-@register_model("attention")
+@register_model("attention", label="attention", kind="encoder")
 def iteach_attention(modality_dims: Mapping[str, int], out_dim: int, **kw: object) -> ITEACHNet:
     """ITEACH-Net with the ECCE-guided self-attention mixer (3 layers unless num_layers=)."""
     return ITEACHNet(
@@ -502,7 +502,7 @@ def iteach_attention(modality_dims: Mapping[str, int], out_dim: int, **kw: objec
     )
 
 
-@register_model("nas")
+@register_model("nas", label="nas", kind="encoder")
 def iteach_nas(modality_dims: Mapping[str, int], out_dim: int, **kw: object) -> ITEACHNet:
     """ITEACH-Net with the searchable NAS mixer (4 layers unless num_layers=)."""
     return ITEACHNet(
@@ -510,7 +510,7 @@ def iteach_nas(modality_dims: Mapping[str, int], out_dim: int, **kw: object) -> 
     )
 
 
-@register_model("iteach_teacher")
+@register_model("iteach_teacher", label="teacher", paper_parameters=2.19e6, kind="preset")
 def iteach_teacher(modality_dims: Mapping[str, int], out_dim: int, **kw: object) -> ITEACHNet:
     """The paper's teacher: 3 layers, attention mixer (overridable: mixer=, num_layers=)."""
     return ITEACHNet(
@@ -520,9 +520,17 @@ def iteach_teacher(modality_dims: Mapping[str, int], out_dim: int, **kw: object)
     )
 
 
-@register_model("iteach_student")
+@register_model("iteach_student", label="student", paper_parameters=3.88e6, kind="preset")
 def iteach_student(modality_dims: Mapping[str, int], out_dim: int, **kw: object) -> ITEACHNet:
     """The paper's student: 4 layers, NAS mixer (overridable: mixer=, num_layers=)."""
     return ITEACHNet(
         modality_dims, out_dim, **{"num_layers": PAPER_LAYERS["student"], "mixer": "nas", **kw}
     )
+
+
+@register_model("iteach", label="ITEACH-Net", paper_parameters=3.88e6, kind="framework")
+def iteach(modality_dims: Mapping[str, int], out_dim: int, **kw: object) -> ITEACHNet:
+    """ITEACH-Net as deployed: the framework trains a teacher and a student (training/
+    framework.py) and inference runs the student, so this builds the paper's student; its
+    count is the student's (Table 3)."""
+    return iteach_student(modality_dims, out_dim, **kw)

@@ -15,10 +15,15 @@ from __future__ import annotations
 
 from torch import nn
 
-from iteach_app.model.registry import create_model
+from iteach_app.model.registry import create_model, model_entries
 
 PAPER_DIMS: dict[str, int] = {"text": 1024, "audio": 512, "video": 1024}
-PAPER_PARAMETERS: dict[str, float] = {"teacher": 2.19e6, "student": 3.88e6}
+PRESET_NAMES: dict[str, str] = {"teacher": "iteach_teacher", "student": "iteach_student"}
+PAPER_PARAMETERS: dict[str, float] = {
+    role: float(model_entries("preset")[name].paper_parameters or 0)
+    for role, name in PRESET_NAMES.items()
+}
+"""Table 3's teacher and student counts, as their registrations declare them."""
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -30,8 +35,8 @@ def paper_parameter_table(num_classes: int = 4) -> str:
     """Markdown table: our teacher/student parameter counts at the paper's input dims (text 1024,
     audio 512, video 1024) against the paper's Table 3 (2.19M / 3.88M)."""
     ours = {
-        "teacher": count_parameters(create_model("iteach_teacher", PAPER_DIMS, num_classes)),
-        "student": count_parameters(create_model("iteach_student", PAPER_DIMS, num_classes)),
+        role: count_parameters(create_model(name, PAPER_DIMS, num_classes))
+        for role, name in PRESET_NAMES.items()
     }
     lines = ["| model | ours | paper (Table 3) | ours / paper |", "|---|---|---|---|"]
     for name, count in ours.items():

@@ -50,7 +50,7 @@ class Group:
 def load_groups(runs: Sequence[str | Path], labels: Sequence[str] = ()) -> list[Group]:
     """Read each run folder's config and ume.json and group runs that differ only by seed
     (with ``labels``, one per run: runs of one label form one group)."""
-    from iteach_app.training.trainer import model_label
+    from iteach_app.training.framework import model_label
 
     if not runs:
         raise ConfigError("compare needs at least one run folder")
@@ -68,7 +68,7 @@ def load_groups(runs: Sequence[str | Path], labels: Sequence[str] = ()) -> list[
                 f"from {runs[0]} ({first.task} at {list(first.rates)}); compare like with like"
             )
         key = labels[index] if labels else _group_key(config)
-        label = labels[index] if labels else model_label(config)
+        label = labels[index] if labels else model_label(config, short=True)
         group = groups.setdefault(key, Group(label, config.dataset_label))
         key = (_data_key(config), config.fold, config.seed)
         if key in group.keys:

@@ -1,24 +1,12 @@
-"""Names a reader of a figure needs: the model a run trained and the data it used (not the run
-folder's name)."""
+"""Names a reader of a figure needs: the model a run trained (`model_label`, from the model
+registry's labels) and the data it used (not the run folder's name)."""
 
 from __future__ import annotations
 
 from iteach_app.config import TrainConfig
-from iteach_app.training.framework import resolve_roles
+from iteach_app.training.framework import model_label
 
-FRAMEWORK_NAMES = {"its": "ITEACH-Net (ITS)", "ts": "TS", "pre": "PRE"}
-
-
-def model_label(config: TrainConfig) -> str:
-    """E.g. "ITEACH-Net (ITS), attention-3 teacher / nas-4 student" or "PRE, attention-4"."""
-    teacher, student = resolve_roles(config)
-    name = FRAMEWORK_NAMES.get(config.framework, config.framework)
-    if teacher is None:
-        return f"{name}, {student.model}-{student.layers}"
-    return (
-        f"{name}, {teacher.model}-{teacher.layers} teacher / "
-        f"{student.model}-{student.layers} student"
-    )
+__all__ = ["data_label", "figure_title", "model_label"]
 
 
 def data_label(config: TrainConfig) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from iteach_app.config import FIELD_NAMES, ConfigError, TrainConfig, resolve
-from iteach_app.config.schema import FIELDS, UNHASHED
+from iteach_app.config.schema import FIELDS, LEGACY_SETTINGS, UNHASHED
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -157,7 +157,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 def _check_names(path: Path, table: str, values: Mapping[str, Any]) -> None:
     for key in values:
-        if key not in FIELD_NAMES:
+        if key not in FIELD_NAMES and key not in LEGACY_SETTINGS:  # old names: read as new
             raise ConfigError(
                 f"{path}: [{table}] {key}: unknown setting; valid: {', '.join(FIELD_NAMES)}"
             )

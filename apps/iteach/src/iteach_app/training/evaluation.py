@@ -195,7 +195,7 @@ def load_trained(
     folder = RunFolder(run_dir)
     config = folder.read_config()
     data = build_splits(folder.data_config(config))
-    model = build_framework(config, data.modality_dims, data.out_dim, data.task)
+    model = build_framework(config, data.modality_dims, data.out_dim, data.task, strict=False)
     CheckpointSaver(folder, config).restore(model, which)
     target = device_for(device if device != "auto" else config.device, DistInfo())
     return config, data, model.to(target).eval(), target

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shlex
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from iteach_app.config.validate import validate
 from iteach_app.data import DataBundle, build_splits, with_class_names
 from iteach_app.io import stale_temp_files
 from iteach_app.model import FeatureStandardizer, count_parameters
+from iteach_app.model.registry import RegistryView
 from iteach_app.training import distributed
 from iteach_app.training.callbacks import (
     Checkpoints,
@@ -40,7 +41,7 @@ from iteach_app.training.checkpoint import CheckpointError
 from iteach_app.training.diagnostics import DistillDiagnostics
 from iteach_app.training.distributed import DistInfo
 from iteach_app.training.evaluation import Evaluator, single_modality_note
-from iteach_app.training.framework import build_framework
+from iteach_app.training.framework import build_framework, model_label
 from iteach_app.training.loop import Callback, TrainLoop, TrainState
 from iteach_app.training.optim import Criterion, build_criterion, build_optimizer, build_schedule
 from iteach_app.training.phases import plan_phases
@@ -112,8 +113,12 @@ class Trainer:
         for warning in check_labels(self.data):
             if self.dist.is_main:
                 print(f"warning: {warning}", file=sys.stderr)
-        self.model = build_framework(
-            config, self.data.modality_dims, self.data.out_dim, self.data.task
+        self.model = build_framework(  # a resumed run rebuilds as it trained (not strict)
+            config,
+            self.data.modality_dims,
+            self.data.out_dim,
+            self.data.task,
+            strict=not (resume and self.folder.last.is_file()),
         ).to(self.device)
         self.optimizer = build_optimizer(self.model, config)
         self.evaluator = Evaluator.for_run(config, self.data, self.device)
@@ -191,7 +196,8 @@ class Trainer:
             ),
         )
         display.say(
-            f"[bold]{self.title}[/]: {model_label(self.config)} on {self.data.dataset.name} "
+            f"[bold]{self.title}[/]: {model_label(self.config, short=True)} "
+            f"on {self.data.dataset.name} "
             f"({len(self.data.train)}/{len(self.data.val)}/{len(self.data.test)} conversations), "
             f"{protocol_note(self.config)}, device {self.device}; {self._parameter_note()}"
         )
@@ -289,11 +295,5 @@ def fit_input_statistics(model: nn.Module, train: ERCDataset, mode: str) -> list
     return [" ".join(str(w.message).split()) for w in caught]
 
 
-def model_label(config: TrainConfig) -> str:
-    """What a run trains, for titles and legends: ITS / TS / PRE, or the baseline's name."""
-    if config.model == "iteach":
-        return config.framework.upper()
-    return BASELINE_LABELS[config.model]
-
-
-BASELINE_LABELS = {"ae": "AE", "cra": "CRA", "mmin": "MMIN", "gcnet": "GCNet", "cpm": "CPM-Net"}
+BASELINE_LABELS: Mapping[str, str] = RegistryView(("baseline",), lambda entry: entry.label)
+"""name -> display label of every registered baseline (a view of the model registry)."""

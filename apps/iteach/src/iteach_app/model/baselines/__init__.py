@@ -5,9 +5,17 @@ utterance_mask, present=None, speakers=None, *, complete=None) -> (B, L, out_dim
 ``auxiliary_loss()`` (its own extra losses of the last forward, to add to the task loss),
 ``uses_speakers`` and ``inference_parameters()``. MMIN also has ``pretrain_loss`` and
 ``finish_pretraining`` (see mmin.py).
+
+A baseline is one file here: its class decorated with
+``@register_model("name", label="Name", paper_parameters=...)`` (kind "baseline", the default).
+Nothing else names it: ``BASELINES`` and ``PAPER_PARAMETERS`` below are live views of the model
+registry, and the ``--model`` choices, ``iteach-app params``, titles and labels read the same
+registration.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from iteach_app.model.baselines._common import IncompleteBaseline
 from iteach_app.model.baselines.ae import AE
@@ -15,15 +23,17 @@ from iteach_app.model.baselines.cpm_net import CPMNet
 from iteach_app.model.baselines.cra import CRA
 from iteach_app.model.baselines.gcnet import GCNet
 from iteach_app.model.baselines.mmin import MMIN
+from iteach_app.model.registry import RegistryView, import_model_files, model_entries
 
-BASELINES: dict[str, type[IncompleteBaseline]] = {
-    "ae": AE, "cra": CRA, "mmin": MMIN, "gcnet": GCNet, "cpm": CPMNet,
-}  # fmt: skip
+import_model_files()  # every other baseline file of this folder registers itself
 
-PAPER_PARAMETERS: dict[str, float | None] = {
-    "ae": 1.29e6, "cra": 2.11e6, "mmin": 3.87e6, "gcnet": 34.14e6, "cpm": None,
-}  # fmt: skip
-"""ITEACH-Net paper, Table 3 (IEMOCAP, 4 classes); CPM-Net has no count there."""
+BASELINES: Mapping[str, type[IncompleteBaseline]] = RegistryView(("baseline",), lambda e: e.fn)
+"""name -> class of every registered baseline."""
+
+PAPER_PARAMETERS: Mapping[str, float | None] = RegistryView(
+    ("baseline",), lambda e: e.paper_parameters
+)
+"""ITEACH-Net paper, Table 3 (IEMOCAP, 4 classes), from each registration; CPM-Net has none."""
 
 
 def paper_widths() -> dict[str, int]:
@@ -33,15 +43,15 @@ def paper_widths() -> dict[str, int]:
 
 
 def baseline_parameter_table(num_classes: int = 4) -> str:
-    """Markdown table: each baseline's inference parameters at the paper's widths vs Table 3."""
-    rows = ["| model | ours | paper | ratio |", "|---|---:|---:|---:|"]
-    for name, cls in BASELINES.items():
-        ours = cls(paper_widths(), num_classes).inference_parameters()
-        paper = PAPER_PARAMETERS[name]
+    """Markdown table: each registered baseline's inference parameters at the paper's widths vs
+    Table 3 (one row per registration, named by its label)."""
+    rows = ["| model | label | ours | paper | ratio |", "|---|---|---:|---:|---:|"]
+    for entry in model_entries("baseline").values():
+        ours = entry.fn(paper_widths(), num_classes).inference_parameters()
+        paper = entry.paper_parameters
         ratio = f"{ours / paper:.3f}" if paper else "-"
-        rows.append(
-            f"| {name} | {ours / 1e6:.2f}M | {f'{paper / 1e6:.2f}M' if paper else '-'} | {ratio} |"
-        )
+        shown = f"{paper / 1e6:.2f}M" if paper else "-"
+        rows.append(f"| {entry.name} | {entry.label} | {ours / 1e6:.2f}M | {shown} | {ratio} |")
     return "\n".join(rows)
 
 

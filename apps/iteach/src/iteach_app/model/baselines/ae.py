@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from iteach_app.model.baselines._common import IncompleteBaseline, fc_stack, reconstruction_loss
+from iteach_app.model.registry import register_model
 
 
 class FcAutoencoder(nn.Module):
@@ -42,6 +43,7 @@ class FcAutoencoder(nn.Module):
         return self.decoder(self.encoder(x))
 
 
+@register_model("ae", label="AE", paper_parameters=1.29e6)
 class AE(IncompleteBaseline):
     """Autoencoder imputation baseline; see the module docstring."""
 

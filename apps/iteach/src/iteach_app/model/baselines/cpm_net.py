@@ -23,8 +23,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iteach_app.model.baselines._common import IncompleteBaseline, reconstruction_loss
+from iteach_app.model.registry import register_model
 
 
+@register_model("cpm", label="CPM-Net", paper_parameters=None)
 class CPMNet(IncompleteBaseline):
     """Amortised CPM-Net; see the module docstring."""
 

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from iteach_app.model.baselines.ae import AE
+from iteach_app.model.registry import register_model
 
 
 def _encoder(dim: int, layers: Sequence[int]) -> nn.Sequential:
@@ -63,6 +64,7 @@ class ResidualAutoencoder(nn.Module):
         return self.forward_with_latents(x)[0]
 
 
+@register_model("cra", label="CRA", paper_parameters=2.11e6)
 class CRA(AE):
     """Cascaded residual autoencoder baseline; see the module docstring."""
 

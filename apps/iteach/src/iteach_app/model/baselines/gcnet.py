@@ -30,6 +30,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from iteach_app.model.baselines._common import IncompleteBaseline, reconstruction_loss
+from iteach_app.model.registry import register_model
 
 
 class PackedBiLSTM(nn.Module):
@@ -91,6 +92,7 @@ class GraphContext(nn.Module):
         return torch.relu(self.out(h))
 
 
+@register_model("gcnet", label="GCNet", paper_parameters=34.14e6)
 class GCNet(IncompleteBaseline):
     """Graph Completion Network; see the module docstring."""
 

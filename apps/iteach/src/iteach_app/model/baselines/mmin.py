@@ -31,6 +31,7 @@ from torch import Tensor, nn
 
 from iteach_app.model.baselines._common import IncompleteBaseline, fc_stack
 from iteach_app.model.baselines.cra import ResidualAutoencoder
+from iteach_app.model.registry import register_model
 
 
 class FusionTeacher(nn.Module):
@@ -54,6 +55,7 @@ class FusionTeacher(nn.Module):
         return self.classifier(self.embed(features))
 
 
+@register_model("mmin", label="MMIN", paper_parameters=3.87e6)
 class MMIN(IncompleteBaseline):
     """Missing Modality Imagination Network; see the module docstring for the training protocol."""
 

@@ -95,7 +95,7 @@ class EncoderLayer(nn.Module):
             attn_ratio=cross_attn_ratio,
             drop=drop,
             drop_path=drop_path,
-            gated=gated_fusion,
+            gated_fusion=gated_fusion,
             causal=causal,
         )
 

@@ -66,9 +66,10 @@ class CrossAttention(nn.Module):
 class CrossFusionBlock(nn.Module):
     """query + drop_path(tanh(gate) * cross_attn(norm_q(query), norm_kv(context), key_valid)).
 
-    With `gated`, `gate` (dim,) starts at zero, so the block starts as the identity (the query
-    modality alone) and lets the other modality in only as far as it lowers the loss (issue 11);
-    without it the update is added as is. `causal`: each utterance reads the context's past.
+    With `gated_fusion`, `gate` (dim,) starts at zero, so the block starts as the identity (the
+    query modality alone) and lets the other modality in only as far as it lowers the loss
+    (issue 11); without it the update is added as is. `causal`: each utterance reads the
+    context's past.
     """
 
     def __init__(
@@ -79,7 +80,7 @@ class CrossFusionBlock(nn.Module):
         attn_ratio: float = 0.5,
         drop: float = 0.0,
         drop_path: float = 0.0,
-        gated: bool = False,
+        gated_fusion: bool = False,
         causal: bool = False,
     ) -> None:
         super().__init__()
@@ -89,7 +90,7 @@ class CrossFusionBlock(nn.Module):
             dim, num_heads, attn_ratio=attn_ratio, proj_drop=drop, causal=causal
         )
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
-        self.gate = nn.Parameter(torch.zeros(dim)) if gated else None
+        self.gate = nn.Parameter(torch.zeros(dim)) if gated_fusion else None
 
     def forward(
         self, query: torch.Tensor, context: torch.Tensor, key_valid: torch.Tensor
@@ -105,9 +106,10 @@ class CrossModalFusion(nn.Module):
 
     `forward(query (B,L,D), contexts {name: (B,L,D)}, key_valid {name: (B,L) bool}) -> (B,L,D)`.
     Its output is the layer's hidden state H (the module path hooked for distillation). With no
-    source (a single-modality model) it returns the query unchanged. `gated`: zero-initialised
-    tanh gates on every block (see CrossFusionBlock). `causal`: utterance i of the query reads
-    utterances 0 .. i of each source, i.e. fusion inside each utterance's own past.
+    source (a single-modality model) it returns the query unchanged. `gated_fusion`:
+    zero-initialised tanh gates on every block (see CrossFusionBlock). `causal`: utterance i of
+    the query reads utterances 0 .. i of each source, i.e. fusion inside each utterance's own
+    past.
     """
 
     def __init__(
@@ -119,7 +121,7 @@ class CrossModalFusion(nn.Module):
         attn_ratio: float = 0.5,
         drop: float = 0.0,
         drop_path: float = 0.0,
-        gated: bool = False,
+        gated_fusion: bool = False,
         causal: bool = False,
     ) -> None:
         super().__init__()
@@ -132,7 +134,7 @@ class CrossModalFusion(nn.Module):
                     attn_ratio=attn_ratio,
                     drop=drop,
                     drop_path=drop_path,
-                    gated=gated,
+                    gated_fusion=gated_fusion,
                     causal=causal,
                 )
                 for name in self.sources
