@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from iteach_app.config import TrainConfig, resolve
+from iteach_app.config.schema import MODEL_SETTINGS
 from iteach_app.data import DataBundle, build_splits
 
 TINY: dict[str, Any] = {
@@ -29,8 +30,12 @@ TINY: dict[str, Any] = {
 
 
 def tiny_config(**overrides: Any) -> TrainConfig:
-    """A validated tiny config (2 epochs of 3 steps)."""
-    return resolve(overrides={**TINY, **overrides}, source="test")
+    """A validated tiny config (2 epochs of 3 steps); a baseline (``model=``) keeps its own
+    sizes, as it refuses ITEACH-Net's."""
+    base = TINY
+    if overrides.get("model", "iteach") != "iteach":
+        base = {k: v for k, v in TINY.items() if k not in MODEL_SETTINGS}
+    return resolve(overrides={**base, **overrides}, source="test")
 
 
 @pytest.fixture(scope="session")

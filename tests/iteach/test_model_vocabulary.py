@@ -20,7 +20,7 @@ from iteach_app.model import model_entries, registry
 from iteach_app.model.baselines import BASELINES, PAPER_PARAMETERS, baseline_parameter_table
 from iteach_app.model.parameters import PAPER_PARAMETERS as ITEACH_PAPER_PARAMETERS
 from iteach_app.model.parameters import paper_parameter_table
-from iteach_app.report.labels import model_label
+from iteach_app.report.labels import figure_title, model_label
 from iteach_app.training.framework import build_framework, model_settings
 from iteach_app.training.trainer import BASELINE_LABELS, Trainer
 
@@ -201,7 +201,9 @@ def test_a_new_baseline_is_one_file(
     assert "| tinyline | TinyLine |" in baseline_parameter_table(4)
     config = resolve(overrides=_baseline_tiny(tiny_overrides, model=tiny_baseline, epochs=1))
     assert model_label(config) == "TinyLine"
-    trainer = Trainer(config, tmp_path / "run", data=tiny_data, verbose=False)
+    trainer = Trainer(
+        config, tmp_path / "run", data=tiny_data, verbose=False, title=figure_title(config)
+    )
     result = trainer.fit()
     assert len(result.history) == 1
     assert trainer.title.startswith("TinyLine on ")
