@@ -8,16 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from iteach_app.commands.features import app
 from iteach_app.extract import AUDIO_DIM, TEXT_DIM, read_vectors
-
-runner = CliRunner()
-
-
-def _invoke(*args: object):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+from tests.iteach.conftest import invoke_raising as _invoke
 
 
 def _error_line(result) -> str:
