@@ -1,9 +1,9 @@
-"""Robust fusion (issue 11): before/after tables, selection on validation, one markdown table.
+"""Robust fusion: before/after tables, selection on validation, one markdown table.
 
 (a) IEMOCAP 4-class real text + two generated uninformative modalities (audio 512-d and video
 1024-d, N(0, 1) per dim) against text alone; (b) CMU-MOSI text + audio: the first epoch whose
 validation binary WAF (rate 0) exceeds 0.5, and the UME average; (c) IEMOCAP 4-class text alone.
-"before" = standardize none + fusion_gates none (the app before issue 11); "after" = the app's
+"before" = standardize none + fusion_gates none (raw features, plain fusion); "after" = the app's
 defaults (standardize standard, fusion_gates tanh, input_norm none). Other variants measure
 one mechanism at a time.
 

@@ -1,4 +1,4 @@
-"""Planted tests of robust fusion (issue 11): a modality of pure noise at 30x the scale of the
+"""Planted tests of robust fusion: a modality of pure noise at 30x the scale of the
 others must not drag the trained model down (test UME average within 0.03 of the same model
 trained without it), on synthetic data and on real IEMOCAP text; and the mechanisms' contracts.
 
