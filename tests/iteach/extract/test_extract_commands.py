@@ -8,9 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from iteach_app.commands.features import app
 from iteach_app.extract import AUDIO_DIM, TEXT_DIM, read_vectors
-from tests.iteach.conftest import invoke_raising as _invoke
+
+runner = CliRunner()
+
+
+def _invoke(*args: object):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
 def _error_line(result) -> str:

@@ -7,11 +7,17 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from iteach_app.commands.features import app
 from iteach_app.extract import AUDIO_DIM, TEXT_DIM, VIDEO_DIM, read_sidecar, read_vectors
-from tests.iteach.conftest import invoke_raising as _invoke
 
+runner = CliRunner()
 MEDIA = ["media_path", "start", "end"]
+
+
+def _invoke(*args: object):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
 def _talk(folder: Path, media: dict[str, Path]) -> Path:
