@@ -97,7 +97,7 @@ dist:
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
-# Issue 18 / 19: throughput before/after against REF (a git ref), and memory/time vs conversation length.
+# Throughput before/after against REF (a git ref), and memory/time vs conversation length.
 REF ?= 7597c5f
 bench-speed: install
 	$(BIN)/python benchmarks/speed_bench.py --ref $(REF) --threads 2 --variants

@@ -1,4 +1,4 @@
-"""Peak memory and time against conversation length (issue 19): training on a batch of one long
+"""Peak memory and time against conversation length: training on a batch of one long
 conversation, on a mixed batch (the long one and 7 of 50 utterances, padded to it), and student
 inference of the long one alone; and training on k conversations of 100 utterances (k = 1, 2, 4,
 8, 16: memory against the number of utterances at a fixed length). Each case runs in a fresh
@@ -11,7 +11,7 @@ every ECCE bias kept for all layers, one dense attention call) and on the defaul
 with ``activation_checkpointing``.
 
 Model: ITS (attention teacher 3 + NAS student 4) at hidden 128, widths text 64, audio 32,
-video 64 (the issue's synthetic set).
+video 64 (a small synthetic set, so that only the length varies).
 
     python benchmarks/memory_bench.py [--lengths 100,300,1000,3000] [--train-max 1000]
         [--mixed-max 300] [--counts 1,2,4,8,16] [--cases one,mixed,infer,count] [--quick]

@@ -42,7 +42,7 @@ import torch
 from erc_data import Conversation, ERCDataset, collate_conversations, load_gcnet
 from iteach_app.config import resolve
 from missing_modality import ModalityMasker, parse_schedule
-try:  # the app after issue 17
+try:  # the app since training/ split evaluation, framework and step into modules
     from iteach_app.training.evaluation import evaluate_student
     from iteach_app.training.framework import build_framework, build_optimizer
     from iteach_app.training.step import run_step

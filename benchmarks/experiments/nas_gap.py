@@ -1,4 +1,4 @@
-"""Why the NAS student trailed the attention model (issue 15): one variant of the NAS mixer per
+"""Why the NAS student trailed the attention model: one variant of the NAS mixer per
 run on IEMOCAP 4-class fold 5, real MiniLM text, default preset, nothing masked
 (keep_at_least 1). Prints one JSON line: best validation WAF (the selection), test WAF at rate 0
 (read after choosing), the mean router weights per layer over the validation utterances

@@ -1,10 +1,10 @@
-"""Robust fusion (issue 11): before/after tables, selection on validation, one markdown table.
+"""Robust fusion: before/after tables, selection on validation, one markdown table.
 
 (a) IEMOCAP 4-class real text + two generated uninformative modalities (audio 512-d and video
 1024-d, N(0, 1) per dim) against text alone; (b) CMU-MOSI text + audio: the first epoch whose
 validation binary WAF (rate 0) exceeds 0.5, and the UME average; (c) IEMOCAP 4-class text alone.
-"before" = standardize none + gated_fusion false (the app before issue 11); "after" = the app's
-defaults (standardize standard, gated_fusion true, input_norm false). Other variants measure
+"before" = standardize none + gated_fusion false (raw features, plain fusion); "after" = the
+app's defaults (standardize standard, gated_fusion true, input_norm false). Other variants measure
 one mechanism at a time.
 
 Usage (repository root, shared data present; one CPU thread)::

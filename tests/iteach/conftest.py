@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+import torch
+from click.testing import Result
+from safetensors.torch import load_file
+from typer.testing import CliRunner
 
+from erc_data import ERCDataset
+from erc_data.conversation import Conversation
 from iteach_app.config import TrainConfig, resolve
 from iteach_app.config.schema import MODEL_SETTINGS
 from iteach_app.data import DataBundle, build_splits
@@ -36,6 +46,97 @@ def tiny_config(**overrides: Any) -> TrainConfig:
     if overrides.get("model", "iteach") != "iteach":
         base = {k: v for k, v in TINY.items() if k not in MODEL_SETTINGS}
     return resolve(overrides={**base, **overrides}, source="test")
+
+
+def with_features(
+    dataset: ERCDataset,
+    features_of: Callable[[Conversation], dict[str, np.ndarray]],
+    modality_dims: dict[str, int] | None = None,
+) -> ERCDataset:
+    """``dataset`` with each conversation's features replaced by ``features_of(conversation)``
+    (called in order, so a seeded generator gives the same arrays every run); ids, speakers,
+    labels, release split and folds are kept, so only the features differ from ``dataset``."""
+    conversations = [
+        Conversation(c.id, c.utterance_ids, c.speakers, c.labels, features_of(c)) for c in dataset
+    ]
+    return ERCDataset(
+        conversations,
+        name=dataset.name,
+        task=dataset.task,
+        num_classes=dataset.num_classes,
+        modality_dims=modality_dims or dataset.modality_dims,
+        speaker_names=dataset.speaker_names,
+        release_split=dataset.release_split,
+        folds=dataset.folds,
+    )
+
+
+def with_noise(dataset: ERCDataset, dim: int, scale: float, seed: int = 1) -> ERCDataset:
+    """``dataset`` plus a modality "noise": N(0, scale^2) per dim, independent of the labels
+    (the planted modality of the robust-fusion and audit tests)."""
+    rng = np.random.default_rng(seed)
+
+    def plus_noise(c: Conversation) -> dict[str, np.ndarray]:
+        return {**c.features, "noise": scale * rng.standard_normal((len(c), dim), dtype=np.float32)}
+
+    return with_features(dataset, plus_noise, {**dataset.modality_dims, "noise": dim})
+
+
+def toml_text(values: dict[str, Any]) -> str:
+    """``values`` as a config file's TOML: plain keys first, then one table per dict value (the
+    tests write the TINY settings to a file to exercise ``--config``)."""
+    lines, tables = [], []
+    for key, value in values.items():
+        if isinstance(value, dict):
+            tables.append(f"[{key}]\n" + "".join(f"{k} = {v}\n" for k, v in value.items()))
+        else:
+            lines.append(f"{key} = {json.dumps(value)}")
+    return "\n".join(lines) + "\n" + "\n".join(tables)
+
+
+def invoke(*args: object, stdin: str | None = None) -> Result:
+    """``iteach-app ARGS`` in this process (each argument str()-ed, so paths and numbers pass as
+    they are); an exception becomes the result's exit code, as a user would see it."""
+    from iteach_app.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args], input=stdin)
+
+
+def invoke_raising(*args: object) -> Result:
+    """``invoke`` that lets an exception escape, so a crash shows its traceback in the test."""
+    from iteach_app.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+class Interrupt(Exception):
+    """Stands in for a crash in the middle of an epoch (the resume tests' planted failure)."""
+
+
+def crash_at_step(global_step: int) -> Callable[[Any], None]:
+    """An ``on_step`` callback that raises Interrupt once the run reaches ``global_step``, so a
+    resume test can cut a run at a known point and compare it with an uninterrupted one."""
+
+    def crash(state: Any) -> None:
+        if state.global_step == global_step:
+            raise Interrupt
+
+    return crash
+
+
+def fit_quietly(config: TrainConfig, run_dir: Path, data: DataBundle, **kwargs: Any) -> Any:
+    """Train ``config`` into ``run_dir`` on ``data`` without printing; the Trainer's result."""
+    from iteach_app.training.trainer import Trainer
+
+    return Trainer(config, run_dir, data=data, verbose=False, **kwargs).fit()
+
+
+def assert_same_checkpoint(run_a: Path, run_b: Path, name: str = "last") -> None:
+    """Both runs' ``checkpoints/NAME.safetensors`` hold the same tensors, bit for bit."""
+    a = load_file(run_a / "checkpoints" / f"{name}.safetensors")
+    b = load_file(run_b / "checkpoints" / f"{name}.safetensors")
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""ECCE under input a careful user gets wrong: NaN features and float64 tensors (issue 13)."""
+"""ECCE under input a careful user gets wrong: NaN features and float64 tensors."""
 
 from __future__ import annotations
 

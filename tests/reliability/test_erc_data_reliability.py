@@ -1,4 +1,4 @@
-"""erc_data under hostile input (issue 13): each case a clear DataError or correct handling.
+"""erc_data under hostile input: each case a clear DataError or correct handling.
 
 Unpickler: allocation bombs, ndarray bombs, deep nesting, self-reference. .npy: 0 bytes, 6 bytes,
 truncated, padded, /dev/zero links, links leaving the folder (refused; allowed with the flag),

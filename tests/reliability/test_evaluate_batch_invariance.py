@@ -1,4 +1,4 @@
-"""Issue 13: `iteach-app evaluate RUN` equals the run's own ume.json at any batch size, because
+"""`iteach-app evaluate RUN` equals the run's own ume.json at any batch size, because
 UME masks are drawn per conversation id and evaluate uses the run's rates, seed and
 keep_at_least (the trainer's effective value)."""
 

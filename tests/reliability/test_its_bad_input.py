@@ -1,4 +1,4 @@
-"""InvertedTeacherStudent under labels that do not fit the logits (issue 13)."""
+"""InvertedTeacherStudent under labels that do not fit the logits."""
 
 from __future__ import annotations
 

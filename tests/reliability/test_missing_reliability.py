@@ -1,4 +1,4 @@
-"""missing_modality under hostile input (issue 13): non-finite predictions, batching-free masks.
+"""missing_modality under hostile input: non-finite predictions, batching-free masks.
 
 Cases, each a test below:
 - all-NaN, one-inf and NaN regression predictions -> ValueError naming batch and rate;

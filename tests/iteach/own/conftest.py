@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.iteach.conftest import invoke
+
 CLASSES = ("neutral", "happy", "angry")
 DIMS = {"text": 8, "audio": 5}
 
@@ -66,6 +68,29 @@ def write_own_table(
 def features_option(paths: dict[str, str]) -> str:
     """The ``--features`` value for ``paths``."""
     return ",".join(f"{m}={p}" for m, p in paths.items())
+
+
+def tiny_model_flags(*, max_distance: int = 6, eval_rates: str = "0,0.3,0.7") -> tuple[str, ...]:
+    """``train`` flags of a tiny model on the CPU (hidden 16, one thread, no periodic checkpoint),
+    so that a test's run trains in seconds."""
+    return (
+        *("--hidden-dim", "16", "--num-heads", "2", "--mlp-ratio", "2", "--window", "3"),
+        *("--max-distance", str(max_distance), "--batch-size", "4", "--device", "cpu"),
+        *("--threads", "1", "--eval-rates", eval_rates, "--checkpoint-every", "0"),
+    )
+
+
+def train_on_own_table(
+    table: Path, features: dict[str, str], out: Path, *flags: object, name: str = "own"
+) -> Path:
+    """``iteach-app train --conversations TABLE --features ... --out OUT --name NAME FLAGS``;
+    asserts that it succeeded and returns the run folder."""
+    result = invoke(
+        "train", "--conversations", table, "--features", features_option(features),
+        "--out", out, "--name", name, *flags,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return out / name
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import tomllib
 
-from tests.iteach.own.test_own_conversations import TINY_MODEL
+from tests.iteach.own.conftest import tiny_model_flags
 
+TINY_MODEL = tiny_model_flags()
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
 
 

@@ -8,23 +8,14 @@ from pathlib import Path
 
 import pytest
 import tomllib
-from typer.testing import CliRunner
 
-from iteach_app.cli import app
 from iteach_app.config import ConfigError, resolve
 from iteach_app.data import build_splits
+from tests.iteach.conftest import invoke as _invoke
+from tests.iteach.own.conftest import tiny_model_flags, train_on_own_table
 
-runner = CliRunner()
 NAMES = ("neutral", "happy", "angry")
-TINY_MODEL = (
-    *("--hidden-dim", "16", "--num-heads", "2", "--mlp-ratio", "2", "--window", "3"),
-    *("--max-distance", "6", "--batch-size", "4", "--device", "cpu", "--threads", "1"),
-    *("--eval-rates", "0,0.3,0.7", "--checkpoint-every", "0"),
-)
-
-
-def _invoke(*args: object):
-    return runner.invoke(app, [str(a) for a in args])
+TINY_MODEL = tiny_model_flags()
 
 
 @pytest.fixture(scope="module")
@@ -33,15 +24,10 @@ def table(tmp_path_factory, own_table) -> tuple[Path, dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def run(table, tmp_path_factory, features_arg) -> Path:
+def run(table, tmp_path_factory) -> Path:
     path, features = table
     out = tmp_path_factory.mktemp("runs")
-    result = _invoke(
-        "train", "--conversations", path, "--features", features_arg(features),
-        "--epochs", 2, "--out", out, "--name", "own", "-q", *TINY_MODEL,
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    return out / "own"
+    return train_on_own_table(path, features, out, "--epochs", 2, "-q", *TINY_MODEL)
 
 
 def test_splits_come_from_the_tables_split_column(table) -> None:

@@ -10,37 +10,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from typer.testing import CliRunner
 
 from erc_data import load_conversations
-from iteach_app.cli import app
 from iteach_app.data import collate
 from iteach_app.training.evaluation import load_trained
 from missing_modality import metrics
+from tests.iteach.conftest import invoke as _invoke
+from tests.iteach.own.conftest import tiny_model_flags, train_on_own_table
 
-runner = CliRunner()
-TINY_MODEL = (
-    *("--hidden-dim", "16", "--num-heads", "2", "--mlp-ratio", "2", "--window", "3"),
-    *("--max-distance", "6", "--batch-size", "4", "--device", "cpu", "--threads", "1"),
-    *("--eval-rates", "0,0.5", "--checkpoint-every", "0"),
-)
+TINY_MODEL = tiny_model_flags(eval_rates="0,0.5")
 DROPPED = {"audio": ["s1c0u0", "s1c1u1", "s1c2u0"], "text": ["s1c0u1"]}
 
 
-def _invoke(*args: object):
-    return runner.invoke(app, [str(a) for a in args])
-
-
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, own_table, features_arg) -> Path:
+def run(tmp_path_factory, own_table) -> Path:
     path, features = own_table(tmp_path_factory.mktemp("train") / "data")
     out = tmp_path_factory.mktemp("runs")
-    result = _invoke(
-        "train", "--conversations", path, "--features", features_arg(features),
-        "--epochs", 2, "--out", out, "--name", "own", "-q", *TINY_MODEL,
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    return out / "own"
+    return train_on_own_table(path, features, out, "--epochs", 2, "-q", *TINY_MODEL)
 
 
 @pytest.fixture(scope="module")

@@ -10,37 +10,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from iteach_app.cli import app
+from tests.iteach.conftest import invoke as _invoke
+from tests.iteach.own.conftest import tiny_model_flags, train_on_own_table
 
-runner = CliRunner()
-TINY_MODEL = (
-    *("--hidden-dim", "16", "--num-heads", "2", "--mlp-ratio", "2", "--window", "3"),
-    *("--max-distance", "3", "--batch-size", "4", "--device", "cpu", "--threads", "1"),
-    *("--eval-rates", "0,0.5", "--checkpoint-every", "0", "--epochs", "2", "-q"),
-)
+TINY_MODEL = (*tiny_model_flags(max_distance=3, eval_rates="0,0.5"), "--epochs", "2", "-q")
 DROPPED = {"audio": ["s1c0u0", "s1c1u1", "s1c2u0", "s1c3u2"], "text": ["s1c0u1", "s1c4u0"]}
 
 
-def _invoke(*args: object, stdin: str | None = None):
-    return runner.invoke(app, [str(a) for a in args], input=stdin)
-
-
-def _train(tmp_path_factory, own_table, features_arg, *extra: str) -> Path:
+def _train(tmp_path_factory, own_table, *extra: str) -> Path:
     path, features = own_table(tmp_path_factory.mktemp("train") / "data")
     out = tmp_path_factory.mktemp("runs")
-    result = _invoke(
-        "train", "--conversations", path, "--features", features_arg(features),
-        "--out", out, "--name", "run", *TINY_MODEL, *extra,
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    return out / "run"
+    return train_on_own_table(path, features, out, *TINY_MODEL, *extra, name="run")
 
 
 @pytest.fixture(scope="module")
-def causal_run(tmp_path_factory, own_table, features_arg) -> Path:
-    return _train(tmp_path_factory, own_table, features_arg, "--causal")
+def causal_run(tmp_path_factory, own_table) -> Path:
+    return _train(tmp_path_factory, own_table, "--causal")
 
 
 @pytest.fixture(scope="module")
@@ -198,8 +184,8 @@ def test_stream_options_are_checked(causal_run, new_table):
     assert "--idle-exit applies to --follow" in result.stderr
 
 
-def test_a_run_without_causal_falls_back_and_says_so(tmp_path_factory, own_table, features_arg):
-    run = _train(tmp_path_factory, own_table, features_arg)
+def test_a_run_without_causal_falls_back_and_says_so(tmp_path_factory, own_table):
+    run = _train(tmp_path_factory, own_table)
     good = {"conversation_id": "a", "features": {"text": [0.1] * 8, "audio": [0.0] * 5}}
     result = _invoke("predict", run, "--stream", stdin=json.dumps(good) + "\n")
     assert result.exit_code == 0, result.stderr

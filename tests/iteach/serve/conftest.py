@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +26,32 @@ from iteach_app.serve.runtime import TorchRuntime
 from iteach_app.training.trainer import Trainer
 
 TOKEN = "s3cret-token"
+
+
+@contextmanager
+def live_uvicorn(app: Any, **options: Any) -> Iterator[int]:
+    """``app`` in a real uvicorn on a free loopback port, in a thread; yields the port once the
+    server has started (30 s at most) and stops it on exit. ``options`` go to ``uvicorn.Config``
+    (e.g. ``ws_max_size``): the tests of real sockets and of the page in a browser need a server
+    that TestClient does not replace."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,11 @@ WebSocket an error frame after which the same socket still answers, or a clean c
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from typing import Any
 
 import pytest
+
+from tests.iteach.serve.conftest import live_uvicorn
 
 GOOD = {"text": [0.1] * 8, "audio": [0.2] * 4, "video": None}
 
@@ -286,26 +285,14 @@ def test_stream_past_the_utterance_limit_is_refused_and_ends_cleanly(client) -> 
 @pytest.fixture(scope="module")
 def live_server(runtime):
     """A real uvicorn (64 KiB frames at most, 2 open streams) on a loopback port, in a thread."""
-    uvicorn = pytest.importorskip("uvicorn", reason="uvicorn is not installed (the serve extra)")
+    pytest.importorskip("uvicorn", reason="uvicorn is not installed (the serve extra)")
     from iteach_app.serve.app import create_app
     from iteach_app.serve.limits import Limits
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     limits = Limits(max_body_bytes=64 * 1024, max_streams=2)
-    config = uvicorn.Config(create_app(runtime, limits=limits), host="127.0.0.1", port=port,
-                            ws_max_size=limits.max_body_bytes, log_level="warning")  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"ws://127.0.0.1:{port}/v1/stream"
-    server.should_exit = True
-    thread.join(timeout=10)
+    app = create_app(runtime, limits=limits)
+    with live_uvicorn(app, ws_max_size=limits.max_body_bytes) as port:
+        yield f"ws://127.0.0.1:{port}/v1/stream"
 
 
 def test_oversized_frame_closes_the_socket_with_1009(live_server) -> None:

@@ -23,7 +23,7 @@ from typing import Any, Literal, get_args
 from iteach_app.config.model_catalog import model_choices
 
 # The schema is read by every command's --help, so it imports no torch-based package: these
-# restate the packages' own constants (tests/iteach/test_cli_startup.py checks they agree).
+# restate the packages' own constants (tests/iteach/commands/test_cli_startup.py checks they agree).
 EcceKind = Literal["full", "global", "none"]
 EcceInput = Literal["projected", "features"]
 PAPER_LAYER_WEIGHTS: tuple[float, ...] = (0.5, 0.1, 0.05)  # its_distill.PAPER_LAYER_WEIGHTS

@@ -1,5 +1,6 @@
 """Exact low-memory attention: queries processed in row blocks of `query_chunk`, so the
-(B, H, L, L) logits, mask and softmax exist only as (B, H, chunk, L) at a time (issue 19).
+(B, H, L, L) logits, mask and softmax exist only as (B, H, chunk, L) at a time: their memory
+grows linearly with the conversation length L instead of with its square.
 
 Each query row's softmax depends on its own row alone, so the blocks give the same numbers as
 one dense call (to float rounding). `query_chunk=None` (or L <= chunk) runs one block.

@@ -1,5 +1,5 @@
 """Dropout whose CPU mask costs a fraction of `nn.Dropout`'s: the Bernoulli draws dominated a CPU
-training step (a quarter of an ITS epoch, issue 18), since torch draws one random number per
+training step (a quarter of an ITS epoch on CPU), since torch draws one random number per
 element. Here one 64-bit draw of the default generator gives four 16-bit lanes, each compared
 with a threshold, so seeding (`torch.manual_seed`) still decides every mask."""
 

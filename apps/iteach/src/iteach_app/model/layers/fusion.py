@@ -67,9 +67,9 @@ class CrossFusionBlock(nn.Module):
     """query + drop_path(tanh(gate) * cross_attn(norm_q(query), norm_kv(context), key_valid)).
 
     With `gated_fusion`, `gate` (dim,) starts at zero, so the block starts as the identity (the
-    query modality alone) and lets the other modality in only as far as it lowers the loss
-    (issue 11); without it the update is added as is. `causal`: each utterance reads the
-    context's past.
+    query modality alone) and lets the other modality in only as far as it lowers the loss, so
+    that a useless or noisy modality cannot drown the query; without it the update is added as
+    is. `causal`: each utterance reads the context's past.
     """
 
     def __init__(

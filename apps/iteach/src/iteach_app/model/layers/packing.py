@@ -1,6 +1,6 @@
 """Per-utterance work on real utterances only: a batch pads every conversation to its longest
 (at batch 32 on IEMOCAP, 43% of the rows are padding), and layers that treat each utterance on its
-own (projections, MLPs) need not compute those rows at all (issue 18). A batch without padding
+own (projections, MLPs) need not compute those rows at all. A batch without padding
 (one conversation at inference) skips the gather and scatter: ``rows`` is None."""
 
 from __future__ import annotations

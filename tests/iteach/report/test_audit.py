@@ -9,8 +9,7 @@ from typer.testing import CliRunner
 from iteach_app.cli import app
 from iteach_app.data import build_splits, synthetic_dataset
 from iteach_app.report.audit import audit_modalities
-
-from .test_robust_fusion import with_noise
+from tests.iteach.conftest import with_noise
 
 
 def test_audit_flags_a_noise_modality_at_chance_and_out_of_scale(make_config) -> None:

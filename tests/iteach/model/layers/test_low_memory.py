@@ -1,4 +1,4 @@
-"""Issue 19: the low-memory paths give the dense path's numbers. Query-blocked self- and
+"""The low-memory paths give the dense path's numbers. Query-blocked self- and
 cross-attention (with padding), on-demand ECCE biases without autograd, activation
 checkpointing in training (same gradients), and UME evaluation of one long conversation."""
 

@@ -1,4 +1,4 @@
-"""Planted tests of robust fusion (issue 11): a modality of pure noise at 30x the scale of the
+"""Planted tests of robust fusion: a modality of pure noise at 30x the scale of the
 others must not drag the trained model down (test UME average within 0.03 of the same model
 trained without it), on synthetic data and on real IEMOCAP text; and the mechanisms' contracts.
 
@@ -14,11 +14,11 @@ import numpy as np
 import torch
 
 from erc_data import ERCDataset, load_gcnet
-from erc_data.conversation import Conversation
 from erc_data.synthetic import write_gcnet_layout
 from iteach_app.data import build_splits, synthetic_dataset
 from iteach_app.model import CrossFusionBlock, ITEACHNet
 from iteach_app.training.trainer import Trainer
+from tests.iteach.conftest import with_noise
 
 NOISE_SCALE = 30.0
 RECIPE = {
@@ -36,31 +36,6 @@ RECIPE = {
     "checkpoint_every": 0,
     "eval_rates": [0.0],
 }
-
-
-def with_noise(dataset: ERCDataset, dim: int, scale: float, seed: int = 1) -> ERCDataset:
-    """``dataset`` plus a modality "noise": N(0, scale^2) per dim, independent of the labels."""
-    rng = np.random.default_rng(seed)
-    conversations = [
-        Conversation(
-            c.id,
-            c.utterance_ids,
-            c.speakers,
-            c.labels,
-            {**c.features, "noise": scale * rng.standard_normal((len(c), dim), dtype=np.float32)},
-        )
-        for c in dataset
-    ]
-    return ERCDataset(
-        conversations,
-        name=dataset.name,
-        task=dataset.task,
-        num_classes=dataset.num_classes,
-        modality_dims={**dataset.modality_dims, "noise": dim},
-        speaker_names=dataset.speaker_names,
-        release_split=dataset.release_split,
-        folds=dataset.folds,
-    )
 
 
 def _test_waf_average(config, run_dir: Path, dataset: ERCDataset | None = None) -> float:

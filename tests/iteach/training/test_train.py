@@ -16,23 +16,15 @@ from safetensors.torch import load_file
 from iteach_app.training.callbacks import TIMING_KEYS, without_timing
 from iteach_app.training.evaluation import evaluate_run
 from iteach_app.training.framework import build_framework, build_optimizer
-from iteach_app.training.loop import TrainState
 from iteach_app.training.run_folder import RunFolderError
-from iteach_app.training.trainer import Trainer
+from tests.iteach.conftest import Interrupt, crash_at_step
+from tests.iteach.conftest import fit_quietly as _fit
 
 WORKER = Path(__file__).with_name("worker.py")
 
 
-class Interrupt(Exception):
-    """Stands in for a crash in the middle of an epoch."""
-
-
 def _weights(run_dir: Path, name: str = "best") -> dict[str, torch.Tensor]:
     return load_file(run_dir / "checkpoints" / f"{name}.safetensors")
-
-
-def _fit(config, run_dir: Path, data, **kwargs):
-    return Trainer(config, run_dir, data=data, verbose=False, **kwargs).fit()
 
 
 def _same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
@@ -85,9 +77,7 @@ def test_resume_after_a_crash_matches_uninterrupted(
     config = make_config(checkpoint_every=every)
     crashed = tmp_path / "crashed"
 
-    def crash(state: TrainState) -> None:
-        if state.global_step == crash_after:
-            raise Interrupt
+    crash = crash_at_step(crash_after)
 
     with pytest.raises(Interrupt):
         _fit(config, crashed, tiny_data, on_step=crash)

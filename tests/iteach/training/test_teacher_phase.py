@@ -9,10 +9,7 @@ import pytest
 
 from iteach_app.training.callbacks import without_timing
 from iteach_app.training.trainer import Trainer
-
-
-def _fit(config, run_dir: Path, data):
-    return Trainer(config, run_dir, data=data, verbose=False).fit()
+from tests.iteach.conftest import fit_quietly as _fit
 
 
 def test_teacher_stops_changing_after_its_epochs(tmp_path: Path, make_config, tiny_data) -> None:

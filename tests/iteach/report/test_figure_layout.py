@@ -111,10 +111,10 @@ def test_tsne_legend_beside_the_points(regression: bool) -> None:
 
 
 def test_ecce_heatmap_keeps_its_title_inside(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    from tests.iteach.test_figures import _batch, _model
+    from tests.iteach.report.conftest import figure_batch, figure_model
 
     drawn: list[Figure] = []
     monkeypatch.setattr(figures, "save_png_atomic", lambda figure, path: drawn.append(figure))
     torch.manual_seed(0)
-    figures.plot_ecce_heatmap(_model(), _batch(0), tmp_path / "x.png", title=LONG_NAME)
+    figures.plot_ecce_heatmap(figure_model(), figure_batch(0), tmp_path / "x.png", title=LONG_NAME)
     _assert_layout(drawn[0], min_axes_fraction=0.35)

@@ -18,7 +18,7 @@ from iteach_app.cli import app
 from iteach_app.commands.options import upgrade_legacy_flags
 from iteach_app.config import ConfigError, load_toml, presets, resolve, to_toml
 
-OLD = Path(__file__).parent / "data" / "configs_b8be368"
+OLD = Path(__file__).parents[1] / "data" / "configs_b8be368"
 OLD_HASHES: dict[str, str] = json.loads((OLD / "hashes.json").read_text())
 runner = CliRunner()
 

@@ -1,4 +1,4 @@
-"""Issue 18's layers: FastDropout (distribution, seeding, gradient, swap), packing of real rows,
+"""The throughput layers: FastDropout (distribution, seeding, gradient, swap), packing of real rows,
 and the MetaFormer block's packed MLP against a padded reference, float32 and float64."""
 
 from __future__ import annotations

@@ -8,21 +8,17 @@ import statistics
 from pathlib import Path
 
 import pytest
-import torch
-from safetensors.torch import load_file
-from typer.testing import CliRunner
 
-from iteach_app.cli import app
 from iteach_app.config import resolve
 from iteach_app.config.schema import MODEL_SETTINGS
 from iteach_app.model import create_model
 from iteach_app.training.callbacks import without_timing
 from iteach_app.training.evaluation import predictor
-from iteach_app.training.loop import TrainState
-from iteach_app.training.trainer import Trainer
 from missing_modality.ume import takes_speakers
+from tests.iteach.conftest import Interrupt, assert_same_checkpoint, crash_at_step, toml_text
+from tests.iteach.conftest import fit_quietly as _fit
+from tests.iteach.conftest import invoke_raising as _invoke
 
-runner = CliRunner()
 BASELINES = ("ae", "cra", "mmin", "gcnet", "cpm")
 
 
@@ -31,25 +27,10 @@ def _without_iteach_settings(tiny: dict) -> dict:
     return {key: value for key, value in tiny.items() if key not in MODEL_SETTINGS}
 
 
-def _invoke(*args):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-
-
-def _tiny_toml(path: Path, tiny: dict) -> Path:
-    lines, tables = [], []
-    for key, value in tiny.items():
-        if isinstance(value, dict):
-            tables.append(f"[{key}]\n" + "".join(f"{k} = {v}\n" for k, v in value.items()))
-        else:
-            lines.append(f"{key} = {json.dumps(value)}")
-    path.write_text("\n".join(lines) + "\n" + "\n".join(tables))
-    return path
-
-
 @pytest.fixture(scope="module")
 def root(tmp_path_factory, tiny_overrides) -> Path:
     root = tmp_path_factory.mktemp("baselines")
-    _tiny_toml(root / "tiny.toml", _without_iteach_settings(tiny_overrides))
+    (root / "tiny.toml").write_text(toml_text(_without_iteach_settings(tiny_overrides)))
     return root
 
 
@@ -87,14 +68,6 @@ def test_gcnet_gets_speakers_in_evaluation_and_the_others_do_not() -> None:
     assert not takes_speakers(predictor(create_model("ae", dims, 4), "classification"))
 
 
-class Interrupt(Exception):
-    """Stands in for a crash."""
-
-
-def _fit(config, run_dir, data, **kwargs):
-    return Trainer(config, run_dir, data=data, verbose=False, **kwargs).fit()
-
-
 def test_mmin_resumes_mid_pretraining_like_an_uninterrupted_run(
     tmp_path: Path, tiny_data, tiny_overrides
 ) -> None:
@@ -110,19 +83,14 @@ def test_mmin_resumes_mid_pretraining_like_an_uninterrupted_run(
     assert reference.best_epoch == 3
     assert reference.history[0]["train_pretrain_loss"] > 0
 
-    def crash(state: TrainState) -> None:
-        if state.global_step == 4:
-            raise Interrupt
+    crash = crash_at_step(4)
 
     with pytest.raises(Interrupt):
         _fit(config, tmp_path / "crashed", tiny_data, on_step=crash)
     resumed = _fit(config, tmp_path / "crashed", tiny_data, resume=True)
     assert without_timing(resumed.history) == without_timing(reference.history)
     assert resumed.ume.per_rate == reference.ume.per_rate
-    a = load_file(tmp_path / "reference" / "checkpoints" / "last.safetensors")
-    b = load_file(tmp_path / "crashed" / "checkpoints" / "last.safetensors")
-    assert a.keys() == b.keys()
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert_same_checkpoint(tmp_path / "reference", tmp_path / "crashed")
 
 
 def test_compare_groups_seeds_into_mean_and_std(root: Path) -> None:

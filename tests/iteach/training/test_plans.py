@@ -7,14 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
 from iteach_app.data import build_splits, chunks
 from iteach_app.training.batching import padded_cost
 from iteach_app.training.callbacks import without_timing
 from iteach_app.training.evaluation import evaluate_student
 from iteach_app.training.framework import build_framework
-from iteach_app.training.loop import TrainState
 from iteach_app.training.plans import (
     conversation_lengths,
     epoch_batches,
@@ -23,13 +21,10 @@ from iteach_app.training.plans import (
 )
 from iteach_app.training.step import generator
 from iteach_app.training.trainer import Trainer
+from tests.iteach.conftest import Interrupt, assert_same_checkpoint, crash_at_step
 
 RATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 MIXED = {"synthetic_dialogues": 24, "synthetic_max_length": 40, "batch_size": 6}
-
-
-class Interrupt(Exception):
-    """Stands in for a crash in the middle of an epoch."""
 
 
 @pytest.fixture(scope="module")
@@ -82,19 +77,14 @@ def test_resume_mid_epoch_with_a_budget_matches_uninterrupted(tmp_path: Path, ma
     data = build_splits(config)
     whole = Trainer(config, tmp_path / "whole", data=data, verbose=False).fit()
 
-    def crash(state: TrainState) -> None:
-        if state.global_step == 4:
-            raise Interrupt
+    crash = crash_at_step(4)
 
     with pytest.raises(Interrupt):
         Trainer(config, tmp_path / "cut", data=data, verbose=False, on_step=crash).fit()
     resumed = Trainer(config, tmp_path / "cut", data=data, verbose=False, resume=True).fit()
     assert without_timing(resumed.history) == without_timing(whole.history)
     assert resumed.ume.per_rate == whole.ume.per_rate
-    a = load_file(tmp_path / "whole" / "checkpoints" / "last.safetensors")
-    b = load_file(tmp_path / "cut" / "checkpoints" / "last.safetensors")
-    assert a.keys() == b.keys()
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert_same_checkpoint(tmp_path / "whole", tmp_path / "cut")
 
 
 def test_evaluation_batching_does_not_change_ume(mixed) -> None:

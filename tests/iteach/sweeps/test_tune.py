@@ -13,8 +13,7 @@ import tomli_w
 
 from iteach_app.config import ConfigError, load_toml, resolve
 from iteach_app.sweeps.spec import load_sweep
-
-from .conftest import TINY
+from tests.iteach.conftest import TINY
 
 needs_optuna = pytest.mark.skipif(
     importlib.util.find_spec("optuna") is None, reason="optuna not installed ([tune] extra)"

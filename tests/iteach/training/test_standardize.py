@@ -15,6 +15,7 @@ from iteach_app.model import FeatureStandardizer, ITEACHNet
 from iteach_app.model.baselines.ae import AE
 from iteach_app.training.evaluation import evaluate_run
 from iteach_app.training.trainer import Trainer, fit_input_statistics
+from tests.iteach.conftest import with_features
 
 DIMS = {"text": 5, "audio": 3}
 
@@ -97,25 +98,8 @@ def test_baselines_take_the_standardizer_at_their_input() -> None:
 
 def _scaled(dataset: ERCDataset, factor: float) -> ERCDataset:
     """``dataset`` with every feature multiplied by ``factor`` (same conversations otherwise)."""
-    convs = [
-        Conversation(
-            c.id,
-            c.utterance_ids,
-            c.speakers,
-            c.labels,
-            {m: (x * factor).astype(np.float32) for m, x in c.features.items()},
-        )
-        for c in dataset
-    ]
-    return ERCDataset(
-        convs,
-        name=dataset.name,
-        task=dataset.task,
-        num_classes=dataset.num_classes,
-        modality_dims=dataset.modality_dims,
-        speaker_names=dataset.speaker_names,
-        release_split=dataset.release_split,
-        folds=dataset.folds,
+    return with_features(
+        dataset, lambda c: {m: (x * factor).astype(np.float32) for m, x in c.features.items()}
     )
 
 

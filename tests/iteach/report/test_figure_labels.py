@@ -13,7 +13,7 @@ from iteach_app.config import resolve
 from iteach_app.report import figures
 from iteach_app.report.labels import data_label, figure_title, model_label
 from missing_modality import UMEResult
-from tests.iteach.test_figures import _batch, _model
+from tests.iteach.report.conftest import figure_batch, figure_model
 
 NAMES = ("joy", "anger", "calm")
 
@@ -67,7 +67,7 @@ def test_confusion_has_class_names_colour_bar_and_title(tmp_path, drawn) -> None
 @pytest.mark.parametrize("rate", [0.0, 0.5])
 def test_tsne_states_rate_and_names_classes(tmp_path, drawn, rate: float) -> None:
     figures.plot_tsne(
-        _model(), [_batch(1), _batch(2)], tmp_path / "t.png", class_names=NAMES,
+        figure_model(), [figure_batch(1), figure_batch(2)], tmp_path / "t.png", class_names=NAMES,
         missing_rate=rate, title="Model X\non Y",
     )  # fmt: skip
     text = _texts(drawn[0])
@@ -79,7 +79,7 @@ def test_tsne_states_rate_and_names_classes(tmp_path, drawn, rate: float) -> Non
 
 
 def test_tsne_masks_change_the_states_only_when_missing() -> None:
-    model, batches = _model(), [_batch(1)]
+    model, batches = figure_model(), [figure_batch(1)]
     full, _ = figures._hidden_states(model, batches, 0.0, 0, 1)
     again, _ = figures._hidden_states(model, batches, 0.0, 0, 1)
     masked, _ = figures._hidden_states(model, batches, 0.5, 0, 1)
@@ -89,6 +89,6 @@ def test_tsne_masks_change_the_states_only_when_missing() -> None:
 
 def test_tsne_refuses_a_bad_rate_or_too_few_names(tmp_path) -> None:
     with pytest.raises(ValueError, match="missing_rate"):
-        figures.plot_tsne(_model(), [_batch(1)], tmp_path / "t.png", missing_rate=1.0)
+        figures.plot_tsne(figure_model(), [figure_batch(1)], tmp_path / "t.png", missing_rate=1.0)
     with pytest.raises(ValueError, match="has no name"):
-        figures.plot_tsne(_model(), [_batch(1)], tmp_path / "t.png", class_names=["a"])
+        figures.plot_tsne(figure_model(), [figure_batch(1)], tmp_path / "t.png", class_names=["a"])

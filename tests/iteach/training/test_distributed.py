@@ -20,6 +20,7 @@ from iteach_app.training.plans import epoch_batches
 from iteach_app.training.step import run_step
 from iteach_app.training.trainer import fit_input_statistics
 from missing_modality import ModalityMasker, parse_schedule
+from tests.iteach.conftest import TINY
 
 WORKER = Path(__file__).with_name("worker.py")
 
@@ -48,20 +49,10 @@ def _free_port() -> int:
 
 def test_two_gloo_ranks_match_one_process(tmp_path: Path, make_config) -> None:
     overrides = {
-        "synthetic": "iemocap4",
-        "synthetic_dialogues": 14,
-        "synthetic_dims": {"text": 8, "audio": 4, "video": 6},
+        **TINY,
         "synthetic_max_length": 10,
-        "hidden_dim": 16,
-        "num_heads": 2,
-        "mlp_ratio": 2.0,
-        "window": 3,
-        "max_distance": 6,
         "epochs": 1,
         "batch_size": 2,
-        "lr": 1e-3,
-        "device": "cpu",
-        "checkpoint_every": 0,
         "eval_rates": [0.0],
         "preset": "paper",  # the reference loop below: constant rate, plain cross-entropy
     }

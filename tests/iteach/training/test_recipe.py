@@ -24,10 +24,7 @@ from iteach_app.training.optim import (
 )
 from iteach_app.training.trainer import Trainer
 from its_distill import ITSOutput
-
-
-class Interrupt(Exception):
-    """Stands in for a crash in the middle of training."""
+from tests.iteach.conftest import Interrupt, crash_at_step
 
 
 # ---------------------------------------------------------------- LR schedule
@@ -208,9 +205,7 @@ def test_early_stopping_stops_and_a_resume_stops_the_same(
     assert len(whole.history) == 3
     crashed = tmp_path / "crashed"
 
-    def crash(state: TrainState) -> None:
-        if state.global_step == 7:  # in the third epoch, after two closed epochs
-            raise Interrupt
+    crash = crash_at_step(7)  # in the third epoch, after two closed epochs
 
     with pytest.raises(Interrupt):
         _stopping_run(make_config, tiny_data, crashed, on_step=crash)

@@ -6,25 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from iteach_app.cli import app
-
-runner = CliRunner()
-
-
-def _invoke(*args: str):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-
-
-def _toml(values: dict) -> str:
-    lines, tables = [], []
-    for key, value in values.items():
-        if isinstance(value, dict):
-            tables.append(f"[{key}]\n" + "".join(f"{k} = {v}\n" for k, v in value.items()))
-        else:
-            lines.append(f"{key} = {json.dumps(value)}")
-    return "\n".join(lines) + "\n" + "\n".join(tables)
+from tests.iteach.conftest import invoke_raising as _invoke
+from tests.iteach.conftest import toml_text
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +16,7 @@ def trained(tmp_path_factory, tiny_overrides) -> tuple[Path, str]:
     """`iteach-app train --config tiny.toml --epochs 1 --seed 0,1` (options beat the file)."""
     root = tmp_path_factory.mktemp("cli")
     config = root / "tiny.toml"
-    config.write_text(_toml(tiny_overrides))
+    config.write_text(toml_text(tiny_overrides))
     result = _invoke(
         "train", "--config", config, "--epochs", 1, "--seed", "0,1", "--out", root, "-q"
     )

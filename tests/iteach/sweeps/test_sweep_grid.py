@@ -20,8 +20,7 @@ from iteach_app.sweeps import aggregate, worker
 from iteach_app.sweeps.launchers import LocalLauncher, Resources, job_parameters, require
 from iteach_app.sweeps.runner import SweepFolder, run_sweep
 from iteach_app.sweeps.spec import load_sweep
-
-from .conftest import TINY
+from tests.iteach.conftest import TINY
 
 
 def write_sweep(path: Path, axes: dict[str, Any], **tables: Any) -> Path:

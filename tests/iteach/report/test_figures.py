@@ -5,38 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
-from erc_data import ConversationBatch
-from iteach_app.model import ITEACHNet
 from iteach_app.report.figures import plot_confusion_per_rate, plot_ecce_heatmap, plot_tsne
 from missing_modality import UMEResult
+from tests.iteach.report.conftest import figure_batch, figure_model
 
-DIMS = {"text": 12, "audio": 6}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def _model(**kw) -> ITEACHNet:
-    torch.manual_seed(0)
-    return ITEACHNet(DIMS, 3, hidden_dim=16, num_heads=2, ecce_dim=4, num_layers=2, **kw)
-
-
-def _batch(seed: int, lengths=(8, 5, 3), regression: bool = False) -> ConversationBatch:
-    gen = torch.Generator().manual_seed(seed)
-    length = max(lengths)
-    mask = torch.arange(length)[None, :] < torch.tensor(lengths)[:, None]
-    features = {k: torch.randn(len(lengths), length, d, generator=gen) for k, d in DIMS.items()}
-    if regression:
-        labels = torch.randn(len(lengths), length, generator=gen).masked_fill(~mask, 0.0)
-    else:
-        labels = torch.randint(0, 3, (len(lengths), length), generator=gen).masked_fill(~mask, -100)
-    return ConversationBatch(
-        features=features,
-        utterance_mask=mask,
-        labels=labels,
-        speakers=torch.zeros(len(lengths), length, dtype=torch.long),
-        ids=[f"dialogue_{seed}_{i}" for i in range(len(lengths))],
-    )
 
 
 def _assert_png(path: Path) -> None:
@@ -66,23 +40,25 @@ def test_confusion_per_rate(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("head", [None, 1])
 def test_ecce_heatmap(tmp_path: Path, head: int | None) -> None:
-    model = _model().train()
-    path = plot_ecce_heatmap(model, _batch(0), tmp_path / "ecce.png", conversation=1, head=head)
+    model = figure_model().train()
+    path = plot_ecce_heatmap(
+        model, figure_batch(0), tmp_path / "ecce.png", conversation=1, head=head
+    )
     _assert_png(path)
     assert model.training  # the mode is restored
 
 
 def test_ecce_heatmap_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no ECCE bias"):
-        plot_ecce_heatmap(_model(ecce="none"), _batch(0), tmp_path / "x.png")
+        plot_ecce_heatmap(figure_model(ecce="none"), figure_batch(0), tmp_path / "x.png")
     with pytest.raises(ValueError, match="conversation=5"):
-        plot_ecce_heatmap(_model(), _batch(0), tmp_path / "x.png", conversation=5)
+        plot_ecce_heatmap(figure_model(), figure_batch(0), tmp_path / "x.png", conversation=5)
     with pytest.raises(ValueError, match="'video'"):
-        plot_ecce_heatmap(_model(), _batch(0), tmp_path / "x.png", modality="video")
+        plot_ecce_heatmap(figure_model(), figure_batch(0), tmp_path / "x.png", modality="video")
 
 
 @pytest.mark.parametrize("regression", [False, True])
 def test_tsne(tmp_path: Path, regression: bool) -> None:
-    batches = [_batch(1, regression=regression), _batch(2, regression=regression)]
-    path = plot_tsne(_model(), batches, tmp_path / "tsne.png", max_points=20)
+    batches = [figure_batch(1, regression=regression), figure_batch(2, regression=regression)]
+    path = plot_tsne(figure_model(), batches, tmp_path / "tsne.png", max_points=20)
     _assert_png(path)

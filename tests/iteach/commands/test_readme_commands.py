@@ -13,7 +13,7 @@ from iteach_app.config import parse_pairs, resolve
 from iteach_app.training.run_folder import run_name
 from iteach_app.training.sweep import parse_int_list
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 README = ROOT / "apps" / "iteach" / "README.md"
 READMES = [ROOT / "README.md", README, *sorted((ROOT / "packages").glob("*/README.md"))]
 
