@@ -104,15 +104,15 @@ def test_cache_folder_follows_the_environment(monkeypatch, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("audit", [True, False])
-def test_train_audits_unless_told_not_to(audit, make_config, tiny_data, tmp_path, monkeypatch):
+def test_train_audits_unless_told_not_to(audit, make_config, tiny_data, tmp_path):
+    """The command layer hands the trainer the cached audit; the trainer calls it only when the
+    config asks for the audit (``--no-audit`` skips it)."""
     calls = []
-    original = audit_cache.cached_audit
 
-    def counted(bundle, folder=None):
+    def counted(bundle):
         calls.append(bundle)
-        return original(bundle, folder)
+        return audit_cache.audit_lines(bundle)
 
-    monkeypatch.setattr(audit_cache, "cached_audit", counted)
     config = make_config(epochs=1, audit=audit)
-    Trainer(config, tmp_path / "run", data=tiny_data, verbose=True).fit()
+    Trainer(config, tmp_path / "run", data=tiny_data, verbose=True, audit=counted).fit()
     assert len(calls) == (1 if audit else 0)
