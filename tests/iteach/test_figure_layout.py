@@ -118,3 +118,18 @@ def test_ecce_heatmap_keeps_its_title_inside(monkeypatch: pytest.MonkeyPatch, tm
     torch.manual_seed(0)
     figures.plot_ecce_heatmap(_model(), _batch(0), tmp_path / "x.png", title=LONG_NAME)
     _assert_layout(drawn[0], min_axes_fraction=0.35)
+
+
+@pytest.mark.parametrize("groups", [1, 3])
+def test_compare_figure_keeps_its_legend_off_the_curves(groups: int) -> None:
+    """compare's and demo's plot: legend below the axes, the metric named in words."""
+    from iteach_app.report.compare import Group, compare_figure
+
+    rows = [
+        Group(f"{LONG_NAME} #{k}", "synthetic-iemocap4", results=[_classification()] * 2)
+        for k in range(groups)
+    ]
+    figure = compare_figure(rows, "waf", title=LONG_TITLE)
+    _assert_layout(figure, min_axes_fraction=0.45)
+    (axes,) = figure.axes
+    assert axes.get_ylabel() == "weighted F1"
