@@ -70,3 +70,22 @@ def test_readme_train_lines_write_distinct_run_folders_and_compare_pools_one_dat
 def test_readme_examples_name_the_users_data_folder() -> None:
     for path in READMES:
         assert "../shared/data" not in path.read_text(), f"{path.relative_to(ROOT)}"
+
+
+def test_run_names_are_not_reused_across_the_readmes_blocks() -> None:
+    """The README's sections run one after another in one folder: a `train --name` in one
+    block must not land in the folder another block's `train --name` already wrote."""
+    text = re.sub(r"\\\n\s*", " ", README.read_text())
+    named = []
+    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.DOTALL):
+        for line in block.splitlines():
+            args = (
+                shlex.split(line.split("  #")[0].strip())
+                if line.startswith("iteach-app train")
+                else []
+            )
+            if "--name" in args and "--resume" not in args:
+                out = args[args.index("--out") + 1] if "--out" in args else "runs"
+                named.append(f"{out}/{args[args.index('--name') + 1]}")
+    assert named, "no named train line found"
+    assert len(named) == len(set(named)), f"README train lines reuse a run folder: {named}"
