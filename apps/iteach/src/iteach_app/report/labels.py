@@ -7,10 +7,14 @@ from iteach_app.config import TrainConfig
 from iteach_app.training.framework import resolve_roles
 
 FRAMEWORK_NAMES = {"its": "ITEACH-Net (ITS)", "ts": "TS", "pre": "PRE"}
+BASELINE_LABELS = {"ae": "AE", "cra": "CRA", "mmin": "MMIN", "gcnet": "GCNet", "cpm": "CPM-Net"}
 
 
 def model_label(config: TrainConfig) -> str:
-    """E.g. "ITEACH-Net (ITS), attention-3 teacher / nas-4 student" or "PRE, attention-4"."""
+    """E.g. "ITEACH-Net (ITS), attention-3 teacher / nas-4 student", "PRE, attention-4", or a
+    baseline's own name ("AE"): a baseline trains alone, whatever the framework setting says."""
+    if config.model != "iteach":
+        return BASELINE_LABELS.get(config.model, config.model)
     teacher, student = resolve_roles(config)
     name = FRAMEWORK_NAMES.get(config.framework, config.framework)
     if teacher is None:

@@ -19,7 +19,7 @@ from iteach_app.config.validate import validate
 from iteach_app.data import DataBundle, build_splits, with_class_names
 from iteach_app.io import stale_temp_files
 from iteach_app.model import count_parameters
-from iteach_app.report.labels import figure_title
+from iteach_app.report.labels import BASELINE_LABELS, figure_title
 from iteach_app.training import distributed
 from iteach_app.training.callbacks import (
     Checkpoints,
@@ -285,6 +285,3 @@ def model_label(config: TrainConfig) -> str:
     if config.model == "iteach":
         return config.framework.upper()
     return BASELINE_LABELS[config.model]
-
-
-BASELINE_LABELS = {"ae": "AE", "cra": "CRA", "mmin": "MMIN", "gcnet": "GCNet", "cpm": "CPM-Net"}
