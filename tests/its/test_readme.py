@@ -24,7 +24,8 @@ def test_readme_has_the_examples() -> None:
     assert 'output_key="logits"' in text
 
 
-@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors:UserWarning")
+# A stranger running an example sees no prototype warning of torch.
+@pytest.mark.filterwarnings("error:The PyTorch API of nested tensors:UserWarning")
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_block_runs(index: int) -> None:
     if "from transformers import" in BLOCKS[index]:

@@ -70,3 +70,39 @@ def test_readme_train_lines_write_distinct_run_folders_and_compare_pools_one_dat
 def test_readme_examples_name_the_users_data_folder() -> None:
     for path in READMES:
         assert "../shared/data" not in path.read_text(), f"{path.relative_to(ROOT)}"
+
+
+def test_run_names_are_not_reused_across_the_readmes_blocks() -> None:
+    """The README's sections run one after another in one folder: a `train --name` in one
+    block must not land in the folder another block's `train --name` already wrote."""
+    text = re.sub(r"\\\n\s*", " ", README.read_text())
+    named = []
+    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.DOTALL):
+        for line in block.splitlines():
+            args = (
+                shlex.split(line.split("  #")[0].strip())
+                if line.startswith("iteach-app train")
+                else []
+            )
+            if "--name" in args and "--resume" not in args:
+                out = args[args.index("--out") + 1] if "--out" in args else "runs"
+                named.append(f"{out}/{args[args.index('--name') + 1]}")
+    assert named, "no named train line found"
+    assert len(named) == len(set(named)), f"README train lines reuse a run folder: {named}"
+
+
+def test_the_synth_hint_names_the_folder_data_synth_writes(tmp_path: Path) -> None:
+    """The Commands intro tells a user without data what `data synth DATA --name iemocap4`
+    wrote: the `--data` folder it names must be the one the command creates."""
+    from typer.testing import CliRunner
+
+    from iteach_app.cli import app
+
+    text = README.read_text()
+    hint = re.search(r"`--data DATA/(\S+) --dataset (\S+) --features", text)
+    assert hint, "no data synth hint in the README"
+    args = ["data", "synth", str(tmp_path), "--name", "iemocap4", "--dialogues", "4"]
+    result = CliRunner().invoke(app, [*args, "--dims", "text=8"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / hint.group(1)).is_dir(), f"data synth wrote {sorted(tmp_path.iterdir())}"
+    assert f"--dataset {hint.group(2)}" in result.output

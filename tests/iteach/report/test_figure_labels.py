@@ -45,6 +45,10 @@ def test_labels_name_the_model_and_data_not_the_folder() -> None:
     assert model_label(its) == "ITEACH-Net (ITS), attention-3 teacher / nas-4 student"
     assert model_label(pre) == "PRE, nas-4"
     assert data_label(its) == "synthetic-iemocap4"
+    # A baseline trains alone: never titled "ITEACH-Net (ITS), ae-0".
+    baseline = resolve(overrides={"synthetic": "iemocap4", "model": "ae"}, source="test")
+    assert model_label(baseline) == "AE"
+    assert figure_title(baseline).splitlines() == ["AE", "on synthetic-iemocap4"]
     assert figure_title(its).splitlines() == [model_label(its), "on synthetic-iemocap4"]
 
 

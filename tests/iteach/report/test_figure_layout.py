@@ -118,3 +118,44 @@ def test_ecce_heatmap_keeps_its_title_inside(monkeypatch: pytest.MonkeyPatch, tm
     torch.manual_seed(0)
     figures.plot_ecce_heatmap(figure_model(), figure_batch(0), tmp_path / "x.png", title=LONG_NAME)
     _assert_layout(drawn[0], min_axes_fraction=0.35)
+
+
+@pytest.mark.parametrize("groups", [1, 3])
+def test_compare_figure_keeps_its_legend_off_the_curves(groups: int) -> None:
+    """compare's and demo's plot: legend below the axes, the metric named in words."""
+    from iteach_app.report.compare import Group, compare_figure
+
+    rows = [
+        Group(f"{LONG_NAME} #{k}", "synthetic-iemocap4", results=[_classification()] * 2)
+        for k in range(groups)
+    ]
+    figure = compare_figure(rows, "waf", title=LONG_TITLE)
+    _assert_layout(figure, min_axes_fraction=0.45)
+    (axes,) = figure.axes
+    assert axes.get_ylabel() == "weighted F1"
+
+
+ROLE_LAYERS = list(itertools.product(("teacher", "student"), range(3)))
+
+
+def test_training_figure_keeps_legends_off_the_curves_and_whole_epochs() -> None:
+    from iteach_app.report.training_curves import training_figure
+
+    history = [
+        {
+            "epoch": epoch,
+            "train_task_loss": 1.2 / epoch,
+            "train_distill_loss": 0.5 / epoch,
+            **{f"diag_{role}_norm_{layer}": 10.0 + layer + epoch for role, layer in ROLE_LAYERS},
+            "diag_task_grad_norm": 2.0,
+            "diag_distill_grad_norm": 0.3,
+        }
+        for epoch in (1, 2)
+    ]
+    figure = training_figure(history, title=LONG_NAME)
+    _assert_layout(figure, min_axes_fraction=0.3)
+    for axes in figure.axes:
+        low, high = axes.get_xlim()
+        ticks = [t for t in axes.get_xticks() if low <= t <= high]
+        assert ticks, "no epoch ticks"
+        assert all(float(t).is_integer() for t in ticks), f"epoch ticks {ticks}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import statistics
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from iteach_app.io import atomic_write_text
 from iteach_app.report.figures import save_png_atomic
 from iteach_app.report.paired import PairedDifference, paired_csv_rows, paired_difference
 from iteach_app.training.run_folder import SELECTION_METRIC, RunFolder
-from missing_modality import UMEResult
+from missing_modality import METRIC_LABELS, UMEResult
 
 SEED_FREE = ("seed", "device", "threads")  # what may differ inside one group
 # What names the data a run used rather than the setting it tried: pairs match on it instead.
@@ -29,6 +30,13 @@ DATA_FIELDS = (
     "data", "dataset", "features", "synthetic", "synthetic_dialogues", "synthetic_dims",
     "synthetic_max_length", "fold", "cache_dir", "conversations", "labels",
 )  # fmt: skip
+TITLE_WIDTH = 60  # characters per title line at the figure's width and font size
+LABEL_WIDTH = 70  # characters per legend-label line
+
+
+def _wrap(text: str, width: int) -> str:
+    """Each line of ``text`` wrapped at ``width`` characters (long names never run off)."""
+    return "\n".join(textwrap.fill(line, width) or line for line in text.splitlines())
 
 
 @dataclass
@@ -166,28 +174,34 @@ def compare_csv(groups: Sequence[Group], metric: str) -> str:
     return buffer.getvalue()
 
 
-def plot_compare(groups: Sequence[Group], metric: str, path: str | Path, title: str = "") -> Path:
-    """Metric vs missing rate, one line per model, a band of ± one std over seeds."""
-    figure = Figure(figsize=(6.4, 4.2))
+def compare_figure(groups: Sequence[Group], metric: str, title: str = "") -> Figure:
+    """Metric vs missing rate, one line per model, a band of ± one std over seeds; the legend
+    below the axes (never over a curve), the metric named in words, long names wrapped."""
+    figure = Figure(figsize=(6.4, 4.2), layout="constrained")
     axes = figure.add_subplot()
     rates = list(groups[0].results[0].rates)
     for group in groups:
         curves = [r.curve(metric) for r in group.results]
         means = [statistics.mean(column) for column in zip(*curves, strict=True)]
-        (line,) = axes.plot(rates, means, marker="o", label=f"{group.label} (n={len(curves)})")
+        label = _wrap(f"{group.label} (n={len(curves)})", LABEL_WIDTH)
+        (line,) = axes.plot(rates, means, marker="o", label=label)
         if len(curves) > 1:
             stds = [statistics.stdev(column) for column in zip(*curves, strict=True)]
             low = [m - s for m, s in zip(means, stds, strict=True)]
             high = [m + s for m, s in zip(means, stds, strict=True)]
             axes.fill_between(rates, low, high, color=line.get_color(), alpha=0.2)
     datasets = ", ".join(sorted({g.dataset for g in groups}))
-    axes.set_title(title or f"UME on {datasets}", fontsize=10)
+    axes.set_title(_wrap(title or f"UME on {datasets}", TITLE_WIDTH), fontsize=10)
     axes.set_xlabel("missing rate")
-    axes.set_ylabel(metric)
+    axes.set_ylabel(METRIC_LABELS.get(metric, metric))
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    return save_png_atomic(figure, path)
+    figure.legend(loc="outside lower center", fontsize=8, frameon=False)
+    return figure
+
+
+def plot_compare(groups: Sequence[Group], metric: str, path: str | Path, title: str = "") -> Path:
+    """Save `compare_figure` to ``path`` (PNG, atomically)."""
+    return save_png_atomic(compare_figure(groups, metric, title), path)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from iteach_app.report.figures import save_png_atomic
 
@@ -38,13 +39,19 @@ def _norm_layers(history: Sequence[Mapping[str, Any]]) -> list[int]:
 def plot_training_curves(
     history: Sequence[Mapping[str, Any]], path: str | Path, *, title: str = ""
 ) -> Path:
-    """Three panels against the epoch: losses, hidden-state norms, student gradient norms.
+    """Save `training_figure` to ``path`` (PNG, atomically)."""
+    return save_png_atomic(training_figure(history, title=title), path)
+
+
+def training_figure(history: Sequence[Mapping[str, Any]], *, title: str = "") -> Figure:
+    """Three panels against the epoch: losses, hidden-state norms, student gradient norms; each
+    legend below its panel (never over a curve), whole epochs on the x axis.
 
     ``history``: metrics.json's "epochs" records. A run without a teacher has no distillation
     loss or norms: those panels say so instead of drawing empty axes."""
     if not history:
         raise ValueError("no epochs recorded: nothing to plot")
-    figure = Figure(figsize=(12.0, 3.8))
+    figure = Figure(figsize=(12.0, 4.4), layout="constrained")
     loss_axes, norm_axes, grad_axes = figure.subplots(1, 3)
     for key, label in LOSSES.items():
         epochs, values = _series(history, key)
@@ -75,10 +82,11 @@ def plot_training_curves(
 
     for axes in (loss_axes, norm_axes, grad_axes):
         axes.set_xlabel("epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(alpha=0.3)
         if axes.get_legend_handles_labels()[0]:
-            axes.legend(fontsize=7, loc="best")
+            axes.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2,
+                        frameon=False)  # fmt: skip
     if title:
         figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
-    return save_png_atomic(figure, path)
+    return figure

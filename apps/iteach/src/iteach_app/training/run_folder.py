@@ -75,9 +75,17 @@ class RunFolder:
         if self.path.exists() and not self.path.is_dir():
             raise RunFolderError(f"{self.path}: exists and is not a folder; choose another --out")
         if self.last.is_file() and not resume:
+            found = self.read_config().config_hash() if self.config_toml.is_file() else None
+            if found is not None and found != config.config_hash():
+                # Resuming would continue the folder's own settings, not these: name another.
+                raise RunFolderError(
+                    f"{self.path} already holds a run of other settings (config hash {found}, "
+                    f"this run's is {config.config_hash()}); train into another folder: "
+                    "--name NAME or --out DIR"
+                )
             raise RunFolderError(
                 f"{self.path} already holds a training checkpoint; resume it (--resume) or "
-                "train into another folder"
+                "train into another folder (--name NAME or --out DIR)"
             )
         if not self.last.is_file() and self.ume["json"].is_file():
             raise RunFolderError(
