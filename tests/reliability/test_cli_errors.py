@@ -92,7 +92,7 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
 
 def test_version_and_short_batch_flag_and_choices_in_help() -> None:
     assert runner.invoke(app, ["--version"]).stdout.strip().startswith("iteach-app ")
-    help_text = runner.invoke(app, ["train", "--help"], terminal_width=200).stdout
+    help_text = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "200"}).stdout
     assert "-b" in help_text
     assert "its|ts|pre" in help_text
     assert "full|global|none" in help_text
