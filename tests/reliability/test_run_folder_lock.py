@@ -53,7 +53,7 @@ def test_second_training_into_a_busy_folder_is_refused_and_the_first_is_intact(
     assert first.ume is not None
     assert (run / "ume.json").is_file()
     before = _snapshot(run)
-    with pytest.raises(RunFolderError, match="--resume"):  # a finished run, without --resume
+    with pytest.raises(RunFolderError, match="already holds"):  # a finished run, no --resume
         Trainer(resolve(overrides={**TINY, "epochs": 2}), run, verbose=False).fit()
     assert _snapshot(run) == before
     assert not RunFolder(run).lock_file.exists()
