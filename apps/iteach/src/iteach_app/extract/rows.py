@@ -11,8 +11,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from iteach_app.extract.errors import FeatureError
-from iteach_app.extract.table import read_rows
+from iteach_app.extract.table import keyed_rows
 
 
 @dataclass(frozen=True)
@@ -58,22 +57,8 @@ def read_media_rows(
 ) -> list[MediaRow]:
     """Every row of the table as a `MediaRow`; relative paths start at the table's folder."""
     path = Path(path)
-    rows = read_rows(path)
-    seen: dict[str, int] = {}
     media: list[MediaRow] = []
-    for number, row in enumerate(rows, start=1):
-        where = f"{path}, row {number}"
-        uid = row.get("utterance_id")
-        if uid is None or str(uid).strip() == "":
-            raise FeatureError(f"{where}: no 'utterance_id'")
-        uid = str(uid)
-        if uid in seen:
-            raise FeatureError(f"{where}: utterance id {uid!r} already used in row {seen[uid]}")
-        seen[uid] = number
-        for wanted in (column, start_column, end_column):
-            if wanted is not None and wanted not in row:
-                present = sorted(k for k in row if k is not None)
-                raise FeatureError(f"{where}: no column {wanted!r} (columns: {present})")
+    for number, uid, where, row in keyed_rows(path, (column, start_column, end_column)):
         where = f"{where} (utterance {uid!r})"
         cell = row[column]
         file: Path | None = None

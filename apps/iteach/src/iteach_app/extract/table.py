@@ -6,6 +6,7 @@ work too.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from erc_data.errors import DataError
@@ -22,17 +23,14 @@ def read_rows(path: Path) -> list[dict[str, object]]:
         raise FeatureError(str(err)) from None
 
 
-def read_column(path: str | Path, column: str) -> dict[str, str]:
-    """``{utterance_id: cell}`` for ``column`` in table order; every cell must be non-blank.
-
-    Rows are numbered from 1 after the header (CSV) or among non-blank lines (JSONL), as in
-    erc-data's messages.
-    """
-    path = Path(path)
-    rows = read_rows(path)
-    cells: dict[str, str] = {}
+def keyed_rows(
+    path: Path, columns: tuple[str | None, ...]
+) -> Iterator[tuple[int, str, str, dict[str, object]]]:
+    """``(number, utterance id, where, row)`` for each row of the table at ``path``, after the
+    table-wide checks: every row has an ``utterance_id``, no id repeats, and every named column
+    (None: not asked for) is present. ``where`` is "PATH, row N" for messages."""
     seen: dict[str, int] = {}
-    for number, row in enumerate(rows, start=1):
+    for number, row in enumerate(read_rows(path), start=1):
         where = f"{path}, row {number}"
         uid = row.get("utterance_id")
         if uid is None or str(uid).strip() == "":
@@ -41,9 +39,21 @@ def read_column(path: str | Path, column: str) -> dict[str, str]:
         if uid in seen:
             raise FeatureError(f"{where}: utterance id {uid!r} already used in row {seen[uid]}")
         seen[uid] = number
-        if column not in row:
-            present = sorted(k for k in row if k is not None)
-            raise FeatureError(f"{where}: no column {column!r} (columns: {present})")
+        for wanted in columns:
+            if wanted is not None and wanted not in row:
+                present = sorted(k for k in row if k is not None)
+                raise FeatureError(f"{where}: no column {wanted!r} (columns: {present})")
+        yield number, uid, where, row
+
+
+def read_column(path: str | Path, column: str) -> dict[str, str]:
+    """``{utterance_id: cell}`` for ``column`` in table order; every cell must be non-blank.
+
+    Rows are numbered from 1 after the header (CSV) or among non-blank lines (JSONL), as in
+    erc-data's messages.
+    """
+    cells: dict[str, str] = {}
+    for _, uid, where, row in keyed_rows(Path(path), (column,)):
         value = row[column]
         if value is None or str(value).strip() == "":
             raise FeatureError(f"{where} (utterance {uid!r}): the {column!r} cell is empty")
