@@ -8,14 +8,18 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 
 
-def progress_bar(show: bool = True, console: Console | None = None) -> Progress:
-    """A transient rich progress bar on stderr (or ``console``); ``show=False`` draws nothing."""
+def progress_bar(
+    show: bool = True, console: Console | None = None, *extra: ProgressColumn
+) -> Progress:
+    """A transient rich progress bar on stderr (or ``console``); ``show=False`` draws nothing;
+    ``extra`` columns follow the remaining time (training adds its running loss)."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -23,6 +27,7 @@ def progress_bar(show: bool = True, console: Console | None = None) -> Progress:
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
+        *extra,
         console=console or Console(stderr=True),
         disable=not show,
         transient=True,

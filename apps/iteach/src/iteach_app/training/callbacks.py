@@ -13,15 +13,9 @@ from dataclasses import asdict
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import TextColumn
 
+from iteach_app.progress import progress_bar
 from iteach_app.training import distributed
 from iteach_app.training.evaluation import Evaluator
 from iteach_app.training.loop import Callback, TrainLoop, TrainState
@@ -196,18 +190,7 @@ class ProgressDisplay(Callback):
 
     def __init__(self, console: Console, shown: bool) -> None:
         self.console, self.shown = console, shown
-        self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[loss]}"),
-            console=console,
-            disable=not shown,
-            transient=True,
-        )
+        self.progress = progress_bar(shown, console, TextColumn("{task.fields[loss]}"))
         self.epochs_task: Any = None
         self.steps_task: Any = None
 
