@@ -123,7 +123,7 @@ def test_run_files_follow_the_umask(tmp_path: Path, umask: int, mode: int) -> No
         folder.config_toml,
         folder.metrics_json,
         folder.ume["json"],
-        folder.ume["png"],
+        folder.ume["svg"],
         folder.last,
         folder.best,
     ):

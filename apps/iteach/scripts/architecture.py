@@ -39,7 +39,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("prediction", "output_guard", "streaming/", "export/", "extract/", "sweeps/"),
     ("serve/",),
     ("commands/",),
-    ("cli", "__main__"),
+    ("fast_exit", "cli", "__main__"),
 )
 
 

@@ -42,7 +42,7 @@ def test_run_folder_holds_everything(reference) -> None:
     run_dir, result = reference
     for name in ("config.toml", "config.json", "metrics.json", "metrics.csv", "ume.md"):
         assert (run_dir / name).is_file(), name
-    for name in ("ume.csv", "ume.json", "ume.png"):
+    for name in ("ume.csv", "ume.json", "ume.svg"):
         assert (run_dir / name).is_file(), name
     assert (run_dir / "checkpoints" / "best.safetensors").is_file()
     assert (run_dir / "checkpoints" / "last.safetensors").is_file()

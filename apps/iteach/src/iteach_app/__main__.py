@@ -1,5 +1,5 @@
 """`python -m iteach_app` runs the command line."""
 
-from iteach_app.cli import app
+from iteach_app.cli import run
 
-app()
+run()

@@ -33,6 +33,7 @@ from iteach_app.commands.features import app as features_app
 from iteach_app.commands.help_defaults import show_every_default
 from iteach_app.commands.options import upgrade_legacy_flags
 from iteach_app.console_log import start_tee, stop_tee
+from iteach_app.fast_exit import finish
 
 
 class OneLineErrors(TyperGroup):
@@ -174,5 +175,19 @@ data_app.command("synth")(one_line_errors(data.synth))
 app.add_typer(data_app, name="data")
 app.add_typer(features_app, name="features")
 
+
+def run() -> None:
+    """The `iteach-app` console script: `app()`, then the process ends without the
+    interpreter's teardown (fast_exit.finish); an exit with a message, an interruption or an
+    uncaught error ends the normal way."""
+    try:
+        app()
+    except SystemExit as done:
+        if done.code is not None and not isinstance(done.code, int):
+            raise
+        finish(done.code or 0)
+    finish(0)
+
+
 if __name__ == "__main__":
-    app()
+    run()

@@ -1,6 +1,6 @@
 """Where a command may write: never over a file it did not create (unless ``--overwrite``), never
 into a run folder that is not its own. `predict --out in.csv` would replace the input table,
-`--out RUN/metrics.csv` a run's metrics, `plot RUN_A --out RUN_B` RUN_B's ume.png; these checks
+`--out RUN/metrics.csv` a run's metrics, `plot RUN_A --out RUN_B` RUN_B's metrics.json; these checks
 run before any work, so a refused command has read nothing heavy and written nothing."""
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from missing_modality.schedules import (
     parse_schedule,
     rate_grid,
 )
+from missing_modality.svg import ume_svg
 from missing_modality.ume import DEFAULT_RATES, evaluate_ime, evaluate_ume, rate_generator
 
 try:  # the one version source is the repository's VERSION file, recorded in the metadata
@@ -66,6 +67,7 @@ __all__ = [
     "rate_generator",
     "rate_grid",
     "ume_figure",
+    "ume_svg",
     "weighted_f1",
     "zero_fill",
 ]

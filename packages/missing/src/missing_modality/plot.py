@@ -77,8 +77,17 @@ def plot_ume(
 ) -> Path:
     """Draw ``metric`` against the missing rate, one curve per named result; save to ``path``.
 
-    The suffix picks the format (``.png``, ``.pdf``, ``.svg``). Needs ``missing-modality[plot]``.
+    The suffix picks the format: ``.svg`` is written by `missing_modality.svg.ume_svg` (no
+    dependency, milliseconds); ``.png``, ``.pdf`` and the rest by matplotlib
+    (``missing-modality[plot]``).
     """
+    path = Path(path)
+    if path.suffix.lower() == ".svg":
+        from missing_modality.svg import ume_svg
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(ume_svg(results, metric=metric, title=title), encoding="utf-8")
+        return path
     try:
         import matplotlib.figure  # noqa: F401
     except ImportError:
@@ -86,7 +95,6 @@ def plot_ume(
             "plotting needs matplotlib: pip install 'missing-modality[plot]'"
         ) from None
     figure = ume_figure(results, metric=metric, title=title)
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=120)
     return path

@@ -17,14 +17,16 @@ import torch.nn.functional as F
 from torch.optim.lr_scheduler import LambdaLR
 
 from iteach_app.config import TrainConfig
+from iteach_app.training.adamw import AdamW
 from its_distill import InvertedTeacherStudent, ITSOutput
 from its_distill.losses import IGNORE_INDEX
 
 
-def build_optimizer(model: InvertedTeacherStudent, config: TrainConfig) -> torch.optim.AdamW:
-    """AdamW over each model's parameter_groups (router at router_lr) plus any projections; a
-    model with no groups of its own (a baseline: the contract's default) is one group at lr.
-    Every group keeps its configured rate as ``base_lr`` for the schedule."""
+def build_optimizer(model: InvertedTeacherStudent, config: TrainConfig) -> AdamW:
+    """AdamW (training/adamw.py: torch's, without the torch._dynamo import) over each model's
+    parameter_groups (router at router_lr) plus any projections; a model with no groups of its
+    own (a baseline: the contract's default) is one group at lr. Every group keeps its
+    configured rate as ``base_lr`` for the schedule."""
     groups: list[dict] = []
     seen: set[int] = set()
     for role, net in (("student", model.student), ("teacher", model.teacher)):
@@ -45,7 +47,7 @@ def build_optimizer(model: InvertedTeacherStudent, config: TrainConfig) -> torch
         )
     for group in groups:
         group["base_lr"] = group.get("lr", config.lr)
-    return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay, foreach=True)
+    return AdamW(groups, lr=config.lr, weight_decay=config.weight_decay, foreach=True)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from iteach_app.training.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from missing_modality import UMEResult, plot_ume
+from missing_modality import UMEResult
+from missing_modality.svg import ume_svg
 
 TEST_SUFFIX = "selected-on-TEST"
 SELECTION_METRIC = {"classification": "waf", "regression": "binary_waf"}
@@ -54,7 +55,7 @@ class RunFolder:
         self.config_json = self.path / "config.json"
         self.metrics_json = self.path / "metrics.json"
         self.metrics_csv = self.path / "metrics.csv"
-        self.ume = {ext: self.path / f"ume.{ext}" for ext in ("md", "csv", "json", "png")}
+        self.ume = {ext: self.path / f"ume.{ext}" for ext in ("md", "csv", "json", "svg")}
         self.last = self.path / "checkpoints" / "last.safetensors"
         self.best = self.path / "checkpoints" / "best.safetensors"
         self.figures = self.path / "figures"
@@ -192,7 +193,8 @@ class RunFolder:
         atomic_write_text(self.metrics_csv, buffer.getvalue())
 
     def write_ume(self, result: UMEResult, config: TrainConfig, *, title: str) -> None:
-        """ume.md / ume.csv / ume.json / ume.png, each naming the protocol."""
+        """ume.md / ume.csv / ume.json / ume.svg, each naming the protocol (the figure is SVG
+        written without matplotlib: `iteach-app plot RUN` draws the PNG figures)."""
         note = protocol_note(config)
         atomic_write_text(self.ume["md"], f"# UME: {title}\n\n{note}.\n\n{result.to_markdown()}")
         atomic_write_text(self.ume["csv"], f"# {title}; {note}\n{result.to_csv()}")
@@ -205,7 +207,7 @@ class RunFolder:
             "config_hash": config.config_hash(),
         }
         atomic_write_text(self.ume["json"], json.dumps(payload, indent=2) + "\n")
-        plot_ume({title: result}, self.ume["png"], title=note)
+        atomic_write_text(self.ume["svg"], ume_svg({title: result}, title=note))
 
     def read_ume(self) -> UMEResult:
         """The final UME result stored in ume.json."""
