@@ -28,6 +28,33 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("ITEACH_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
+def train_options(epochs: int, threads: int, out: str) -> list[str]:
+    """The `iteach-app train` arguments both fixed-cost measures run (this script in process,
+    speed_bench.py as whole processes): real IEMOCAP 6-class fold 5, text, the defaults, no
+    periodic checkpoints, run folders under ``out``."""
+    return [
+        "train",
+        "--data",
+        str(DATA / "IEMOCAP"),
+        "--dataset",
+        "IEMOCAPSix",
+        "--features",
+        "text=minilm-384-UTT",
+        "--fold",
+        "5",
+        "--epochs",
+        str(epochs),
+        "--threads",
+        str(threads),
+        "--device",
+        "cpu",
+        "--out",
+        out,
+        "--checkpoint-every",
+        "0",
+    ]
+
+
 def wrap(owner: object, name: str, phase: str, seconds: dict[str, float]) -> None:
     """Replace ``owner.name`` by a wrapper adding its wall time to ``seconds[phase]``."""
     original = getattr(owner, name)
@@ -74,29 +101,8 @@ def main() -> None:
         elif cache.exists():
             shutil.rmtree(cache)
         os.environ["ITEACH_CACHE"] = str(cache)
-        options = [
-            "train",
-            "--data",
-            str(DATA / "IEMOCAP"),
-            "--dataset",
-            "IEMOCAPSix",
-            "--features",
-            "text=minilm-384-UTT",
-            "--fold",
-            "5",
-            "--epochs",
-            str(args.epochs),
-            "--threads",
-            str(args.threads),
-            "--device",
-            "cpu",
-            "--out",
-            tmp,
-            "--checkpoint-every",
-            "0",
-            *(["--no-audit"] if args.audit_cache == "off" else []),
-            *args.extra,
-        ]
+        options = train_options(args.epochs, args.threads, tmp)
+        options += [*(["--no-audit"] if args.audit_cache == "off" else []), *args.extra]
         run = time.perf_counter()
         sys.stderr, stderr = open(os.devnull, "w"), sys.stderr  # noqa: SIM115 (progress lines)
         try:

@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from fixed_cost import train_options
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("ITEACH_SHARED_DATA", ROOT.parent / "shared" / "data"))
 SOURCES = (
@@ -208,21 +210,7 @@ def row(label: str, m: dict) -> str:
 WHOLE_RUN = (
     # the console script: cli.run where the tree has it (the fast exit), cli.app before it
     "import sys; import iteach_app.cli as cli; sys.argv[0] = 'iteach-app'; "
-    "getattr(cli, 'run', cli.app)()",
-    "train",
-    "--data",
-    str(DATA / "IEMOCAP"),
-    "--dataset",
-    "IEMOCAPSix",
-    "--features",
-    "text=minilm-384-UTT",
-    "--fold",
-    "5",
-    "--device",
-    "cpu",
-    "--checkpoint-every",
-    "0",
-    "--quiet",
+    "getattr(cli, 'run', cli.app)()"
 )
 
 
@@ -243,8 +231,8 @@ def whole_runs(trees: dict[str, tuple[Path, str]], threads: int, repeats: int) -
                 env.update(OMP_NUM_THREADS=str(threads), ITEACH_CACHE=str(Path(tmp) / "cache"))
                 for epochs in (1, 3):
                     out = Path(tmp) / f"{label}-{repeat}-{epochs}".replace(" ", "_")
-                    command = [sys.executable, "-c", *WHOLE_RUN, "--epochs", str(epochs)]
-                    command += ["--threads", str(threads), "--out", str(out)]
+                    options = [*train_options(epochs, threads, str(out)), "--quiet"]
+                    command = [sys.executable, "-c", WHOLE_RUN, *options]
                     start = time.perf_counter()
                     done = subprocess.run(
                         command, check=False, capture_output=True, text=True, env=env, cwd=tree
