@@ -69,6 +69,16 @@ def test_config_from_a_fifo_is_refused_without_blocking(tmp_path) -> None:
     _fails_clearly(["train", "--config", fifo, *TINY, "--out", tmp_path], str(fifo))
 
 
+@pytest.mark.parametrize("kind", ["device", "oversized", "folder"])
+def test_sweep_files_get_the_same_checks(tmp_path, kind: str) -> None:
+    """A sweep file is read like a config: size and type checked before reading."""
+    path = {"device": Path("/dev/zero"), "folder": tmp_path}.get(kind, tmp_path / "big.toml")
+    if kind == "oversized":
+        path.write_text("# padding\n" * 200_000)
+    expected = {"device": "not a regular file", "oversized": "more than", "folder": "sweep TOML"}
+    _fails_clearly(["sweep", "grid", str(path), "--out", str(tmp_path / "runs")], expected[kind])
+
+
 def test_an_oversized_config_is_refused(tmp_path) -> None:
     big = tmp_path / "big.toml"
     big.write_text("# padding\n" * 200_000)

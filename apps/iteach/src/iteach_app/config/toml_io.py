@@ -24,17 +24,18 @@ else:  # pragma: no cover - exercised only on 3.10
 MAX_CONFIG_BYTES = 1 << 20  # a config is a few hundred bytes; this leaves room for comments
 
 
-def read_config_bytes(path: Path) -> bytes:
+def read_config_bytes(path: Path, kind: str = "config") -> bytes:
     """The bytes of a regular file of at most `MAX_CONFIG_BYTES`: a device (/dev/zero) would be
-    read until memory runs out and a FIFO would block, so both are refused before opening."""
+    read until memory runs out and a FIFO would block, so both are refused before opening.
+    ``kind`` names the file in the errors ("config", "sweep")."""
     info = os.stat(path)
     if stat.S_ISDIR(info.st_mode):
-        raise ConfigError(f"{path}: is a folder, not a config TOML file")
+        raise ConfigError(f"{path}: is a folder, not a {kind} TOML file")
     if not stat.S_ISREG(info.st_mode):
         raise ConfigError(f"{path}: not a regular file (a device, pipe or socket)")
     if info.st_size > MAX_CONFIG_BYTES:
         raise ConfigError(
-            f"{path}: {info.st_size} bytes, more than the {MAX_CONFIG_BYTES} a config may hold"
+            f"{path}: {info.st_size} bytes, more than the {MAX_CONFIG_BYTES} a {kind} file may hold"
         )
     with open(path, "rb") as handle:
         data = handle.read(MAX_CONFIG_BYTES + 1)
@@ -43,19 +44,25 @@ def read_config_bytes(path: Path) -> bytes:
     return data
 
 
-def load_toml(path: str | Path) -> dict[str, Any]:
-    """Read a config TOML into TrainConfig fields; an unknown key is an error naming it."""
-    path = Path(path)
+def read_toml(path: Path, kind: str = "config") -> dict[str, Any]:
+    """The table of the TOML file at ``path`` (`read_config_bytes`); a missing, unreadable,
+    non-UTF-8 or invalid file is one ConfigError naming it as a ``kind`` file."""
     try:
-        raw = tomllib.loads(read_config_bytes(path).decode("utf-8"))
+        return tomllib.loads(read_config_bytes(path, kind).decode("utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        raise ConfigError(f"{path}: {kind} file not found") from None
     except UnicodeDecodeError as err:
         raise ConfigError(f"{path}: not UTF-8 text (byte {err.start}); save it as UTF-8") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML ({err})") from None
     except OSError as err:
         raise ConfigError(f"{path}: cannot read ({err.strerror})") from None
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a config TOML into TrainConfig fields; an unknown key is an error naming it."""
+    path = Path(path)
+    raw = read_toml(path)
     unknown = sorted(set(raw) - set(FIELD_NAMES) - set(LEGACY_SETTINGS))
     if unknown:
         raise ConfigError(

@@ -20,11 +20,12 @@ from typing import Any
 
 from iteach_app.config import FIELD_NAMES, ConfigError, TrainConfig, resolve
 from iteach_app.config.schema import FIELDS, LEGACY_SETTINGS, UNHASHED
+from iteach_app.config.toml_io import read_toml
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover - exercised only on 3.10
-    import tomli as tomllib
+    pass
 
 TABLES = ("base", "axes", "compare", "search")
 SEARCH_TYPES = ("float", "int", "categorical")
@@ -115,7 +116,7 @@ def _where(values: Mapping[str, Any]) -> str:
 def load_sweep(path: str | Path, *, need_axes: bool = True) -> SweepSpec:
     """Read and check a sweep file (``need_axes=False`` for the tuner, which reads [search])."""
     path = Path(path)
-    raw = _read(path)
+    raw = read_toml(path, "sweep")
     unknown = sorted(set(raw) - set(TABLES))
     if unknown:
         raise ConfigError(
@@ -138,21 +139,6 @@ def load_sweep(path: str | Path, *, need_axes: bool = True) -> SweepSpec:
     for name, dim in spec.search.items():
         _check_dim(spec, name, dim)
     return spec
-
-
-def _read(path: Path) -> dict[str, Any]:
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a folder, not a sweep TOML file")
-    try:
-        return tomllib.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: sweep file not found") from None
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start})") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not valid TOML ({err})") from None
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read ({err.strerror})") from None
 
 
 def _check_names(path: Path, table: str, values: Mapping[str, Any]) -> None:
