@@ -156,31 +156,37 @@ print(json.dumps(out))
 """
 
 
+def run_on(
+    tree: Path, args: list[str], threads: int, extra_path: str = "", **variables: str
+) -> subprocess.CompletedProcess:
+    """``python *args`` in ``tree`` with PYTHONPATH on that tree's package sources (then
+    ``extra_path``), ``threads`` OpenMP threads and the environment ``variables`` added; a
+    failure ends the benchmark with the tail of its stderr."""
+    paths = [str(tree / s) for s in SOURCES] + ([extra_path] if extra_path else [])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(paths),
+        "OMP_NUM_THREADS": str(threads),
+        **variables,
+    }
+    out = subprocess.run(
+        [sys.executable, *args], check=False, capture_output=True, text=True, env=env, cwd=tree
+    )
+    if out.returncode:
+        raise SystemExit(f"{args[0]} {args[1][:40]!r} on {tree} failed:\n{out.stderr[-3000:]}")
+    return out
+
+
+def last_json(out: subprocess.CompletedProcess) -> dict:
+    """The JSON object on the last line a measurement printed."""
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def measure(tree: Path, threads: int, settings: dict, repeats: int, extra_path: str = "") -> dict:
     """MEASURE run on ``tree``'s sources (then ``extra_path``) in a fresh interpreter (best of
     ``repeats`` each)."""
-    paths = [str(tree / s) for s in SOURCES] + ([extra_path] if extra_path else [])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-    env["OMP_NUM_THREADS"] = str(threads)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            MEASURE,
-            str(DATA),
-            str(threads),
-            json.dumps(settings),
-            str(repeats),
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tree,
-    )
-    if out.returncode:
-        raise SystemExit(f"measurement on {tree} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    args = ["-c", MEASURE, str(DATA), str(threads), json.dumps(settings), str(repeats)]
+    return last_json(run_on(tree, args, threads, extra_path))
 
 
 def interleaved(
@@ -222,24 +228,18 @@ def whole_runs(trees: dict[str, tuple[Path, str]], threads: int, repeats: int) -
     (tree, extra import path)."""
     best: dict[str, dict[int, float]] = {label: {} for label in trees}
     with tempfile.TemporaryDirectory(prefix="iteach-whole-") as tmp:
-        for repeat in range(
-            repeats + 1
-        ):  # the first round warms caches (audit, disk) and is dropped
+        # the first round warms caches (audit, disk) and is dropped
+        for repeat in range(repeats + 1):
             for label, (tree, extra_path) in trees.items():
-                paths = [str(tree / s) for s in SOURCES] + ([extra_path] if extra_path else [])
-                env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-                env.update(OMP_NUM_THREADS=str(threads), ITEACH_CACHE=str(Path(tmp) / "cache"))
+                cache = str(Path(tmp) / "cache")
                 for epochs in (1, 3):
                     out = Path(tmp) / f"{label}-{repeat}-{epochs}".replace(" ", "_")
                     options = [*train_options(epochs, threads, str(out)), "--quiet"]
-                    command = [sys.executable, "-c", WHOLE_RUN, *options]
                     start = time.perf_counter()
-                    done = subprocess.run(
-                        command, check=False, capture_output=True, text=True, env=env, cwd=tree
+                    run_on(
+                        tree, ["-c", WHOLE_RUN, *options], threads, extra_path, ITEACH_CACHE=cache
                     )
                     seconds = time.perf_counter() - start
-                    if done.returncode:
-                        raise SystemExit(f"train on {tree} failed:\n{done.stderr[-3000:]}")
                     if repeat:
                         best[label][epochs] = min(best[label].get(epochs, seconds), seconds)
     table = {}
@@ -273,22 +273,12 @@ def print_whole(table: dict[str, dict]) -> None:
 def fixed_cost(threads: int, repeats: int) -> dict[str, dict]:
     """benchmarks/fixed_cost.py on this tree: a 1-epoch run with the audit cache cold (once),
     then warm (best of ``repeats`` by run time), and with --no-audit (once)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(ROOT / s) for s in SOURCES)}
-    env["OMP_NUM_THREADS"] = str(threads)
     script = str(ROOT / "benchmarks" / "fixed_cost.py")
 
     def once(cache: str) -> dict:
-        out = subprocess.run(
-            [sys.executable, script, "--threads", str(threads), "--audit-cache", cache],
-            check=False,
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=ROOT,
+        return last_json(
+            run_on(ROOT, [script, "--threads", str(threads), "--audit-cache", cache], threads)
         )
-        if out.returncode:
-            raise SystemExit(f"fixed_cost.py failed:\n{out.stderr[-3000:]}")
-        return json.loads(out.stdout.strip().splitlines()[-1])
 
     cold = once("cold")
     warm = min((once("warm") for _ in range(repeats)), key=lambda m: m["run"])
