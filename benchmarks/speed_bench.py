@@ -198,7 +198,7 @@ def interleaved(
     best: dict[str, dict] = {}
     for _ in range(repeats):
         for label, (tree, settings, extra_path) in jobs.items():
-            m = measure(tree, threads, dict(settings), 1, extra_path)
+            m = measure(tree, threads, settings, 1, extra_path)
             if label in best:
                 m = {k: v if k == "utterances" else min(v, best[label][k]) for k, v in m.items()}
             best[label] = m
@@ -228,10 +228,10 @@ def whole_runs(trees: dict[str, tuple[Path, str]], threads: int, repeats: int) -
     (tree, extra import path)."""
     best: dict[str, dict[int, float]] = {label: {} for label in trees}
     with tempfile.TemporaryDirectory(prefix="iteach-whole-") as tmp:
+        cache = str(Path(tmp) / "cache")
         # the first round warms caches (audit, disk) and is dropped
         for repeat in range(repeats + 1):
             for label, (tree, extra_path) in trees.items():
-                cache = str(Path(tmp) / "cache")
                 for epochs in (1, 3):
                     out = Path(tmp) / f"{label}-{repeat}-{epochs}".replace(" ", "_")
                     options = [*train_options(epochs, threads, str(out)), "--quiet"]

@@ -1,7 +1,8 @@
 """Where a command may write: never over a file it did not create (unless ``--overwrite``), never
 into a run folder that is not its own. `predict --out in.csv` would replace the input table,
-`--out RUN/metrics.csv` a run's metrics, `plot RUN_A --out RUN_B` RUN_B's metrics.json; these checks
-run before any work, so a refused command has read nothing heavy and written nothing."""
+`--out RUN/metrics.csv` a run's metrics, `plot RUN_A --out RUN_B` would put RUN_A's figures
+among RUN_B's files; these checks run before any work, so a refused command has read nothing heavy
+and written nothing."""
 
 from __future__ import annotations
 

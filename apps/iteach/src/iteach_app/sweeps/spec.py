@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +20,6 @@ from typing import Any
 from iteach_app.config import FIELD_NAMES, ConfigError, TrainConfig, resolve
 from iteach_app.config.schema import FIELDS, LEGACY_SETTINGS, UNHASHED
 from iteach_app.config.toml_io import read_toml
-
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover - exercised only on 3.10
-    pass
 
 TABLES = ("base", "axes", "compare", "search")
 SEARCH_TYPES = ("float", "int", "categorical")
