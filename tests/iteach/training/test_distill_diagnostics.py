@@ -59,8 +59,46 @@ def test_diagnostics_match_a_direct_computation(make_config, tiny_data) -> None:
         with capture_hidden_states(its.teacher, its.teacher_layers) as capture:
             its.teacher(**inputs_t)
             last = capture.states()[0]
+        with capture_hidden_states(its.student, its.student_layers) as capture:
+            its.student(**inputs_s)
+            student_last = capture.states()[0]
     want = last[where].norm(dim=-1).mean()
     assert torch.isclose(want, torch.tensor(record["diag_teacher_norm_0"]), rtol=1e-5)
+    want = student_last[where].norm(dim=-1).mean()
+    assert torch.isclose(want, torch.tensor(record["diag_student_norm_0"]), rtol=1e-5)
+
+
+def test_each_model_runs_one_forward(make_config, tiny_data) -> None:
+    """The hidden states come from the forward the gradients are taken through."""
+    _, its, masker, batch = _framework(make_config, tiny_data)
+    calls = {"teacher": 0, "student": 0}
+    for name in calls:
+        getattr(its, name).register_forward_hook(
+            lambda *_, name=name: calls.__setitem__(name, calls[name] + 1)
+        )
+    record = distillation_diagnostics(its, batch, seed=0, masker=masker)
+    assert calls == {"teacher": 1, "student": 1}
+    assert record["diag_student_norm_2"] > 0
+
+
+def test_the_diagnostic_batch_is_capped(tmp_path: Path, make_config, tiny_data) -> None:
+    from iteach_app.training.diagnostics import DIAGNOSTIC_CONVERSATIONS, DistillDiagnostics
+
+    seen: list[int] = []
+    original = DistillDiagnostics.on_evaluate
+
+    def spy(self, loop, record):
+        seen.append(self.batch.utterance_mask.shape[0])
+        original(self, loop, record)
+
+    DistillDiagnostics.on_evaluate = spy
+    try:
+        Trainer(make_config(batch_size=32, epochs=1), tmp_path / "run", data=tiny_data,
+                verbose=False).fit()  # fmt: skip
+    finally:
+        DistillDiagnostics.on_evaluate = original
+    assert len(tiny_data.train) > DIAGNOSTIC_CONVERSATIONS
+    assert seen == [DIAGNOSTIC_CONVERSATIONS]
 
 
 def test_pre_gets_the_task_gradient_alone(make_config, tiny_data) -> None:

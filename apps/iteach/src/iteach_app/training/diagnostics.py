@@ -1,13 +1,15 @@
 """Why a distillation diverges or helps, per epoch: the scale of the distilled hidden states and
 the gradients the task and the distillation put on the student.
 
-Measured on one fixed diagnostic batch (the first training conversations, masked at rate 0.5
-from a fixed seed), in eval mode (no dropout) and without touching the parameters' ``.grad``, so
-training draws and computes exactly what it would without it.
+Measured on one fixed diagnostic batch (the first training conversations, at most
+``DIAGNOSTIC_CONVERSATIONS``, masked at rate 0.5 from a fixed seed), in eval mode (no dropout),
+in one forward pass, and without touching the parameters' ``.grad``, so training draws and
+computes exactly what it would without it.
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Any
 
 import torch
@@ -16,9 +18,12 @@ from erc_data.batch import ConversationBatch
 from iteach_app.data import collate
 from iteach_app.training.loop import Callback, TrainLoop
 from iteach_app.training.step import generator, model_inputs
-from its_distill import InvertedTeacherStudent, capture_hidden_states
+from its_distill import HiddenStateCapture, InvertedTeacherStudent, capture_hidden_states
 
 DIAGNOSTIC_RATE = 0.5
+# At most this many conversations (a batch of the default preset): a paper-preset batch of 32
+# padded conversations, forward and two backward passes, cost a third of the epoch it followed.
+DIAGNOSTIC_CONVERSATIONS = 8
 DIAGNOSTIC_KEYS = (
     "diag_teacher_norm",
     "diag_student_norm",
@@ -68,16 +73,18 @@ def distillation_diagnostics(
     was_training = its.training
     its.eval()
     try:
-        with torch.enable_grad():
+        with torch.enable_grad(), ExitStack() as hooks:
+            if its.teacher is not None:  # the states of this one forward, not of a second one
+                teacher_capture = hooks.enter_context(_capture(its.teacher, its.teacher_layers))
+                student_capture = hooks.enter_context(_capture(its.student, its.student_layers))
             output = its(teacher_inputs, student_inputs, batch.labels, valid=mask,
                          distill_where=where)  # fmt: skip
             record = {"diag_task_grad_norm": _grad_norm(output.task_loss, params)}
             if its.teacher is None:
                 return record
             record["diag_distill_grad_norm"] = _grad_norm(output.distill_loss, params)
-        with torch.no_grad():
-            teacher_states = _states(its.teacher, its.teacher_layers, teacher_inputs)
-            student_states = _states(its.student, its.student_layers, student_inputs)
+            teacher_states = teacher_capture.states()
+            student_states = student_capture.states()
     finally:
         its.train(was_training)
     if not bool(where.any()):
@@ -88,15 +95,9 @@ def distillation_diagnostics(
     return record
 
 
-def _states(
-    model: torch.nn.Module, layers: tuple[str, ...] | None, inputs: dict[str, Any]
-) -> tuple[torch.Tensor, ...]:
-    """Hidden states of ``model`` at ``layers`` (nearest the output first) on ``inputs``."""
-    if not layers:
-        return ()
-    with capture_hidden_states(model, layers) as capture:
-        model(**inputs)
-        return capture.states()
+def _capture(model: torch.nn.Module, layers: tuple[str, ...] | None) -> HiddenStateCapture:
+    """Hooks recording ``model``'s hidden states at ``layers`` (none: records nothing)."""
+    return capture_hidden_states(model, layers or ())
 
 
 class DistillDiagnostics(Callback):
@@ -108,7 +109,7 @@ class DistillDiagnostics(Callback):
 
     def on_train_begin(self, loop: TrainLoop) -> None:
         train = loop.data.train
-        count = min(len(train), loop.config.batch_size or 1)
+        count = min(len(train), loop.config.batch_size or 1, DIAGNOSTIC_CONVERSATIONS)
         self.batch = collate(train, list(range(count))).to(loop.device)
 
     def on_evaluate(self, loop: TrainLoop, record: dict[str, Any]) -> None:
