@@ -4,7 +4,8 @@ on the real IEMOCAP data, each phase timed by wrapping the function that does it
 Phases: import (the CLI and the trainer's modules), load (build_splits: pickles, features,
 split), audit (the modality audit: `--audit-cache cold` clears its cache first, `warm` reuses
 it), model (teacher and student built), standardiser (the training split's statistics), epochs
-(the training steps), validation (per-epoch UME on val, selection, checkpoints), final table
+(the training steps), diagnostics (the per-epoch distillation diagnostics), validation (the
+rest of each epoch's end: UME on val, selection, checkpoints), final table
 (the best student's UME on test and the ume.md / csv / json / png files); "other" is the rest of
 the run (config, run folder, progress). Prints one JSON line of seconds.
 
@@ -82,7 +83,7 @@ def main() -> None:
     seconds: dict[str, float] = defaultdict(float)
     begin = time.perf_counter()
     from iteach_app.cli import app
-    from iteach_app.training import loop, trainer
+    from iteach_app.training import diagnostics, loop, trainer
 
     seconds["import"] = time.perf_counter() - begin
     from iteach_app.report import audit_cache
@@ -93,6 +94,7 @@ def main() -> None:
     wrap(trainer, "fit_input_statistics", "standardiser", seconds)
     wrap(loop.TrainLoop, "_train_epoch", "epochs", seconds)
     wrap(loop.TrainLoop, "_end_epoch", "validation", seconds)
+    wrap(diagnostics.DistillDiagnostics, "on_evaluate", "diagnostics", seconds)
     wrap(trainer.Trainer, "_final_evaluation", "final table", seconds)
     with tempfile.TemporaryDirectory(prefix="iteach-fixed-") as tmp:
         cache = Path(tmp) / "cache"
@@ -111,6 +113,7 @@ def main() -> None:
             sys.stderr.close()
             sys.stderr = stderr
         seconds["run"] = time.perf_counter() - run
+    seconds["validation"] -= seconds["diagnostics"]  # timed inside the epoch's end
     timed = sum(v for k, v in seconds.items() if k not in ("run", "import"))
     seconds["other"] = seconds["run"] - timed
     seconds["process"] = time.perf_counter() - START

@@ -90,3 +90,22 @@ def test_errors_name_the_problem() -> None:
         ModalityMasker()(features, utterance_mask, 1.0, generator=generator)
     with pytest.raises(TypeError, match="non-empty mapping"):
         ModalityMasker()({}, utterance_mask, 0.1, generator=generator)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_zero_fill_in_place_fills_the_given_tensors_as_the_copying_fill(dtype) -> None:
+    from missing_modality import zero_fill
+
+    features, utterance_mask = padded_batch(dtype)
+    names = ("text", "audio", "video")
+    present = torch.rand(4, 9, 3, generator=torch.Generator().manual_seed(1)) < 0.5
+    copied = zero_fill(features, present, utterance_mask, names)
+    owned = {name: value.clone() for name, value in features.items()}
+    filled = zero_fill(owned, present, utterance_mask, names, inplace=True)
+    for index, name in enumerate(names):
+        assert filled[name] is owned[name]  # no new tensor
+        assert torch.equal(filled[name], copied[name])
+        dropped = utterance_mask & ~present[..., index]
+        assert bool(dropped.any())
+        assert bool((owned[name][dropped] == 0).all())
+        assert torch.equal(features[name][~dropped], owned[name][~dropped])  # the rest untouched

@@ -138,15 +138,20 @@ def zero_fill(
     present: torch.Tensor,
     utterance_mask: torch.Tensor,
     modalities: Sequence[str],
+    *,
+    inplace: bool = False,
 ) -> dict[str, torch.Tensor]:
     """Zero ``features[m]`` where modality ``m`` is missing on a valid utterance (not padding).
 
-    ``present`` is (B, L, M) bool in the order of ``modalities``; returns new tensors.
+    ``present`` is (B, L, M) bool in the order of ``modalities``; returns new tensors, or with
+    ``inplace`` fills the given ones (a caller's own copies: one pass over them less).
     """
     valid = utterance_mask.to(present.device)
     filled = dict(features)
     for index, name in enumerate(modalities):
         value = features[name]
-        dropped = (valid & ~present[..., index]).to(value.device)
-        filled[name] = value.masked_fill(dropped.unsqueeze(-1), 0.0)
+        dropped = (valid & ~present[..., index]).to(value.device).unsqueeze(-1)
+        filled[name] = (
+            value.masked_fill_(dropped, 0.0) if inplace else value.masked_fill(dropped, 0.0)
+        )
     return filled

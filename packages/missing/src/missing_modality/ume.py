@@ -225,7 +225,8 @@ def _predict_stacked(
     mask = utterance_mask.repeat(copies, 1)
     repeated = {name: features[name].repeat(copies, 1, 1) for name in names}
     with torch.no_grad():
-        output = predict(zero_fill(repeated, present, mask, names), mask, present, **extra)
+        masked = zero_fill(repeated, present, mask, names, inplace=True)  # the copies are ours
+        output = predict(masked, mask, present, **extra)
     if isinstance(output, np.ndarray):
         output = torch.from_numpy(output)
     if not isinstance(output, torch.Tensor) or output.shape[0] != len(mask):
