@@ -393,10 +393,12 @@ class TrainConfig:
             hashed=False,
         ),
     )
-    length_aware: bool = field(
-        default=False,
+    length_aware: bool | None = field(
+        default=None,
         metadata=meta(
-            "batch conversations of similar length together (less padding)", "optim", neutral=False
+            "batch conversations of similar length together (less padding)" + BY_PRESET,
+            "optim",
+            neutral=False,
         ),
     )
     device: str = field(
