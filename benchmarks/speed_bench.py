@@ -7,10 +7,9 @@ their difference / 2, fixed = the 1-epoch run - per epoch) and on this tree phas
 (benchmarks/fixed_cost.py).
 
 Shapes: the real IEMOCAP 6-class fold-5 conversations (lengths, labels) with random features at
-the paper's widths (text 1024, audio 512, video 1024). Rows: the paper's recipe (batch 32) as
-it runs by default (length-aware batches, length buckets), on the plain shuffle with buckets and
-padded; the default recipe (batch 8, plain shuffle) with buckets and padded; the ref at both
-batch sizes. Each tree runs
+the paper's widths (text 1024, audio 512, video 1024). Rows: the paper's recipe (batch 32) and
+the default recipe (batch 8), each with length buckets (this tree's default) and padded
+(`bucket_forward` off), length-aware batching, and the ref at both batch sizes. Each tree runs
 MEASURE in its own subprocess with PYTHONPATH on that tree's package sources; MEASURE uses only
 APIs both trees have, and the newer settings where the tree has them.
 
@@ -306,15 +305,9 @@ def print_fixed(costs: dict[str, dict]) -> None:
 ROWS: dict[str, tuple[str, dict]] = {
     "ref32": ("before ({ref}), batch 32", {}),
     "ref8": ("before ({ref}), batch 8", {"ref_batch": 8}),
-    "buckets": ("this tree, paper recipe (batch 32): length-aware + buckets (default)", {}),
-    "plain": (
-        "this tree, batch 32, plain shuffle + buckets (--no-length-aware)",
-        {"length_aware": False},
-    ),
-    "padded": (
-        "this tree, batch 32, plain shuffle, padded (--no-length-aware --no-bucket-forward)",
-        {"length_aware": False, "bucket_forward": False},
-    ),
+    "buckets": ("this tree, paper recipe (batch 32), buckets (default)", {}),
+    "padded": ("this tree, batch 32, padded (--no-bucket-forward)", {"bucket_forward": False}),
+    "length_aware": ("this tree, batch 32, length_aware + buckets", {"length_aware": True}),
     "batch8": ("this tree, default recipe (batch 8), buckets", {"preset": "default"}),
     "batch8_padded": (
         "this tree, default recipe (batch 8), padded",

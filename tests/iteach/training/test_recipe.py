@@ -229,10 +229,6 @@ def test_presets_fill_only_what_is_not_given(tmp_path: Path) -> None:
     paper = resolve(overrides={**TINY_DATA, "preset": "paper"})
     assert {k: getattr(paper, k) for k in PAPER} == PAPER
     assert (paper.lr, paper.router_lr, paper.batch_size, paper.epochs) == (5e-4, 5e-3, 32, 100)
-    assert (paper.length_aware, default.length_aware) == (True, False)
-    plain = resolve(overrides={**TINY_DATA, "preset": "paper", "length_aware": False})
-    assert plain.length_aware is False
-    assert plain.config_hash() != paper.config_hash()
     # default < preset < file < flag
     file_values = {**TINY_DATA, "preset": "paper", "lr": 2e-3, "epochs": 7}
     config = resolve(file_values, {"epochs": 3, "lr": None})
@@ -275,7 +271,7 @@ def test_a_run_folder_written_before_presets_keeps_its_hash(tmp_path: Path) -> N
     )
     (tmp_path / "config.toml").write_text(old_text + "\n")
     again = RunFolder(tmp_path).read_config()
-    assert {k: getattr(again, k) for k in PAPER} == {**PAPER, "length_aware": False}
+    assert {k: getattr(again, k) for k in PAPER} == PAPER
     values = paper.to_dict()  # as the app wrote it then: roles unresolved, the old spellings
     values.update(teacher=None, student=None, teacher_layers=None, student_layers=None)
     values["fusion_gates"] = "tanh" if values.pop("gated_fusion") else "none"
@@ -283,22 +279,3 @@ def test_a_run_folder_written_before_presets_keeps_its_hash(tmp_path: Path) -> N
     old = {k: v for k, v in values.items() if k not in new_keys and k not in UNHASHED}
     text = json.dumps(old, sort_keys=True, separators=(",", ":"))
     assert again.config_hash() == hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def test_a_paper_run_written_before_length_aware_batching_resumes_with_its_plain_shuffle(
-    tmp_path: Path,
-) -> None:
-    """The paper preset batches by length now; a paper run folder whose config.toml has no
-    ``length_aware`` was trained on the plain shuffle and reads back so (same batches on resume,
-    same hash)."""
-    from iteach_app.config import to_toml
-    from iteach_app.training.run_folder import RunFolder
-
-    plain = resolve(overrides={**TINY_DATA, "preset": "paper", "length_aware": False})
-    lines = [line for line in to_toml(plain).splitlines() if not line.startswith("length_aware")]
-    (tmp_path / "config.toml").write_text("\n".join(lines) + "\n")
-    again = RunFolder(tmp_path).read_config()
-    assert again.preset == "paper"
-    assert again.length_aware is False
-    assert again.config_hash() == plain.config_hash()
-    assert resolve(overrides={**TINY_DATA, "preset": "paper"}).length_aware is True

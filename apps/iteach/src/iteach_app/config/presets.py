@@ -2,9 +2,7 @@
 file < flag. Every field named here is None (= not given) in the schema until `apply_preset`.
 
 ``paper``: the paper's recipe (AdamW lr 5e-4, router 5e-3, batch 32, 100 epochs, constant
-rate, no smoothing, no class weights, no early stopping, no utterance budget), with batches of
-conversations of similar length (``length_aware``: the same accuracy over 5 folds x 3 seeds,
-less padded work; docs/results/fast_by_default.md). ``default``: the
+rate, no smoothing, no class weights, no early stopping, no utterance budget). ``default``: the
 recipe chosen on validation WAF (IEMOCAP 4-class fold 5, real text;
 benchmarks/experiments/recipe_search.py), with a budget of 1024 padded utterances per batch
 (bounds memory; never splits an IEMOCAP batch of 8). Its distillation (cosine distance, a
@@ -36,7 +34,6 @@ PAPER: dict[str, Any] = {
     "max_utterances_per_batch": 0,
     "distill_distance": "mse",
     "teacher_epochs": 0,
-    "length_aware": True,
 }
 DEFAULT: dict[str, Any] = {
     **PAPER,
@@ -51,7 +48,6 @@ DEFAULT: dict[str, Any] = {
     "max_utterances_per_batch": 1024,
     "distill_distance": "cosine",
     "teacher_epochs": 10,
-    "length_aware": False,
 }
 PRESETS: dict[str, dict[str, Any]] = {"default": DEFAULT, "paper": PAPER}
 

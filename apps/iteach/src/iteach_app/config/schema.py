@@ -393,12 +393,10 @@ class TrainConfig:
             hashed=False,
         ),
     )
-    length_aware: bool | None = field(
-        default=None,
+    length_aware: bool = field(
+        default=False,
         metadata=meta(
-            "batch conversations of similar length together (less padding)" + BY_PRESET,
-            "optim",
-            neutral=False,
+            "batch conversations of similar length together (less padding)", "optim", neutral=False
         ),
     )
     device: str = field(

@@ -177,7 +177,6 @@ class RunFolder:
             )
         values = load_toml(self.config_toml)
         values.setdefault("preset", "paper")  # written before presets: the paper's recipe
-        values.setdefault("length_aware", False)  # before the paper preset batched by length
         return resolve(values, source=str(self.config_toml))
 
     def write_metrics(self, payload: Mapping[str, Any], history: list[dict[str, Any]]) -> None:
