@@ -13,7 +13,12 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
+from iteach_app.training import adamw
 from iteach_app.training.adamw import AdamW
+
+
+def _refuse(*args: object) -> None:
+    raise AssertionError("the foreach update ran where the fused kernel should")
 
 
 def _model(seed: int, dtype: torch.dtype) -> nn.Module:
@@ -43,8 +48,17 @@ def _train(model: nn.Module, optimizer: torch.optim.Optimizer, steps: int, seed:
         schedule.step()
 
 
+@pytest.mark.parametrize("kernel", ["fused", "foreach"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_updates_equal_torch(dtype: torch.dtype) -> None:
+def test_updates_equal_torch(
+    dtype: torch.dtype, kernel: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both update paths (the fused kernel on CPU, the foreach ops a device without it gets)
+    equal torch's foreach AdamW."""
+    if kernel == "foreach":
+        monkeypatch.setattr(adamw, "FUSED_DEVICES", ())
+    else:
+        monkeypatch.setattr(adamw, "_foreach_update", _refuse)
     ours, theirs = _model(0, dtype), _model(0, dtype)
     mine = AdamW(_groups(ours), betas=(0.8, 0.95), eps=1e-7, foreach=True)
     torchs = torch.optim.AdamW(_groups(theirs), betas=(0.8, 0.95), eps=1e-7, foreach=True)
@@ -61,6 +75,25 @@ def test_updates_equal_torch(dtype: torch.dtype) -> None:
         torch.testing.assert_close(
             mine.state_dict()["state"][0][key], torchs.state_dict()["state"][0][key]
         )
+
+
+def test_one_group_of_two_dtypes_equals_torch() -> None:
+    """A group holding float32 and float64 parameters is updated per dtype, as torch groups."""
+    torch.manual_seed(0)
+    start = [torch.randn(5, 3), torch.randn(4, dtype=torch.float64)]
+    ours = [nn.Parameter(t.clone()) for t in start]
+    theirs = [nn.Parameter(t.clone()) for t in start]
+    mine = AdamW(ours, lr=1e-2, weight_decay=0.05)
+    torchs = torch.optim.AdamW(theirs, lr=1e-2, weight_decay=0.05, foreach=True)
+    for step in range(6):
+        for params, optimizer in ((ours, mine), (theirs, torchs)):
+            optimizer.zero_grad()
+            sum((p * (step + 1)).sin().sum() for p in params).backward()
+            optimizer.step()
+    for a, b, first in zip(ours, theirs, start, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+        assert a.dtype == first.dtype
+        assert (a - first).abs().max() > 1e-3
 
 
 @pytest.mark.parametrize("direction", ["torch to ours", "ours to torch"])

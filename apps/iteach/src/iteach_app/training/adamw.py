@@ -5,11 +5,14 @@ every ``step`` (its methods are wrapped to stay out of ``torch.compile`` graphs)
 every ``train`` run's start-up on a 2-core CPU, more than a third of the fixed cost. `AdamW` is a
 ``torch.optim.AdamW`` (same constructor, same ``param_groups`` and ``state_dict`` layout, so
 schedulers accept it and checkpoints written by either load into the other) whose bookkeeping
-methods run torch's own code without that wrapper, and whose ``step`` is the same update written
-with ``torch._foreach_*`` ops:
+methods run torch's own code without that wrapper, and whose ``step`` is the same update:
 
     step += 1;  p *= 1 - lr * wd;  m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) g^2
     p -= lr / (1 - beta1^step) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps)
+
+run on the CPU by torch's fused AdamW kernel (``torch._fused_adamw_``, one call per dtype: the
+optimiser's share of a paper-recipe ITS step 45 -> 17 ms, against per-tensor ``torch._foreach_*``
+ops), on other devices by ``torch._foreach_*`` ops (torch's own default there).
 
 The options torch offers beyond that (amsgrad, maximize, capturable, differentiable, fused, tensor
 learning rates) are refused with a clear error rather than silently ignored.
@@ -25,6 +28,8 @@ import torch
 from torch.optim import Optimizer
 
 UNSUPPORTED = ("amsgrad", "maximize", "capturable", "differentiable", "fused")
+FUSED_DEVICES = ("cpu",)  # the step counts stay on the CPU, as the fused CUDA kernel does not take
+FUSED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
 def _plain(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -34,7 +39,7 @@ def _plain(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class AdamW(torch.optim.AdamW):
-    """``torch.optim.AdamW`` (float hyper-parameters, ``foreach`` update) without torch._dynamo.
+    """``torch.optim.AdamW`` (float hyper-parameters, fused update) without torch._dynamo.
 
     Same arguments, ``param_groups``, ``state`` (``step`` a float32 scalar tensor, ``exp_avg``,
     ``exp_avg_sq``) and ``state_dict`` as torch's; updates equal torch's to float rounding
@@ -78,7 +83,7 @@ class AdamW(torch.optim.AdamW):
         return loss
 
     def _update_group(self, group: dict[str, Any]) -> None:
-        params, grads, means, squares, steps = [], [], [], [], []
+        tensors: dict[tuple[torch.device, torch.dtype], tuple[list[torch.Tensor], ...]] = {}
         for param in group["params"]:
             if param.grad is None:
                 continue
@@ -89,28 +94,68 @@ class AdamW(torch.optim.AdamW):
                 state["step"] = torch.tensor(0.0, dtype=_step_dtype())
                 state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
                 state["exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-            params.append(param)
-            grads.append(param.grad)
-            means.append(state["exp_avg"])
-            squares.append(state["exp_avg_sq"])
-            steps.append(state["step"])
-        if not params:
-            return
-        beta1, beta2 = group["betas"]
-        lr, decay, eps = group["lr"], group["weight_decay"], group["eps"]
-        torch._foreach_add_(steps, 1.0)
-        if decay != 0:
-            torch._foreach_mul_(params, 1.0 - lr * decay)
-        torch._foreach_lerp_(means, grads, 1.0 - beta1)
-        torch._foreach_mul_(squares, beta2)
-        torch._foreach_addcmul_(squares, grads, grads, 1.0 - beta2)
-        counts = [float(step) for step in steps]
-        step_sizes = [-lr / (1.0 - beta1**count) for count in counts]
-        corrections = [math.sqrt(1.0 - beta2**count) for count in counts]
-        denominators = torch._foreach_sqrt(squares)
-        torch._foreach_div_(denominators, corrections)
-        torch._foreach_add_(denominators, eps)
-        torch._foreach_addcdiv_(params, means, denominators, step_sizes)
+            lists = tensors.setdefault((param.device, param.dtype), ([], [], [], [], []))
+            entries = (param, param.grad, state["exp_avg"], state["exp_avg_sq"], state["step"])
+            for values, tensor in zip(lists, entries, strict=True):
+                values.append(tensor)
+        for (device, dtype), lists in tensors.items():
+            torch._foreach_add_(lists[4], 1.0)
+            if device.type in FUSED_DEVICES and dtype in FUSED_DTYPES:
+                _fused_update(group, *lists)
+            else:
+                _foreach_update(group, *lists)
+
+
+def _fused_update(
+    group: dict[str, Any],
+    params: list[torch.Tensor],
+    grads: list[torch.Tensor],
+    means: list[torch.Tensor],
+    squares: list[torch.Tensor],
+    steps: list[torch.Tensor],
+) -> None:
+    """The update of one device's and dtype's tensors by torch's fused kernel (steps counted)."""
+    beta1, beta2 = group["betas"]
+    torch._fused_adamw_(
+        params,
+        grads,
+        means,
+        squares,
+        [],
+        steps,
+        lr=group["lr"],
+        beta1=beta1,
+        beta2=beta2,
+        weight_decay=group["weight_decay"],
+        eps=group["eps"],
+        amsgrad=False,
+        maximize=False,
+    )
+
+
+def _foreach_update(
+    group: dict[str, Any],
+    params: list[torch.Tensor],
+    grads: list[torch.Tensor],
+    means: list[torch.Tensor],
+    squares: list[torch.Tensor],
+    steps: list[torch.Tensor],
+) -> None:
+    """The same update by ``torch._foreach_*`` ops, for devices without the fused kernel."""
+    beta1, beta2 = group["betas"]
+    lr, decay, eps = group["lr"], group["weight_decay"], group["eps"]
+    if decay != 0:
+        torch._foreach_mul_(params, 1.0 - lr * decay)
+    torch._foreach_lerp_(means, grads, 1.0 - beta1)
+    torch._foreach_mul_(squares, beta2)
+    torch._foreach_addcmul_(squares, grads, grads, 1.0 - beta2)
+    counts = [float(step) for step in steps]
+    step_sizes = [-lr / (1.0 - beta1**count) for count in counts]
+    corrections = [math.sqrt(1.0 - beta2**count) for count in counts]
+    denominators = torch._foreach_sqrt(squares)
+    torch._foreach_div_(denominators, corrections)
+    torch._foreach_add_(denominators, eps)
+    torch._foreach_addcdiv_(params, means, denominators, step_sizes)
 
 
 def _step_dtype() -> torch.dtype:
