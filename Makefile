@@ -47,7 +47,7 @@ bench: install
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 # One speed figure each (BENCH_ARGS=--quick for the short versions); see docs/RESULTS.md.
-.PHONY: bench-ecce bench-load bench-model bench-train bench-epoch bench-baselines results
+.PHONY: bench-ecce bench-load bench-model bench-train bench-epoch bench-baselines bench-gpu results
 bench-ecce: install
 	$(BIN)/python benchmarks/ecce_bench.py $(BENCH_ARGS)
 
@@ -103,6 +103,9 @@ clean:
 
 # Throughput before/after against REF (a git ref), and memory/time vs conversation length.
 REF ?= 7597c5f
+bench-gpu: install
+	$(BIN)/python benchmarks/gpu_check.py --device cuda $(BENCH_ARGS)
+
 bench-speed: install
 	$(BIN)/python benchmarks/speed_bench.py --ref $(REF) --threads 2 --variants
 

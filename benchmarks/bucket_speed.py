@@ -24,8 +24,10 @@ from iteach_app.config import resolve
 from iteach_app.training import plans
 from iteach_app.training.evaluation import evaluate_student
 from iteach_app.training.framework import build_framework, build_optimizer
-from iteach_app.training.step import run_step
+from iteach_app.training.step import autocast, run_step
 from missing_modality import ModalityMasker, parse_schedule
+
+from timing import sync
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("ITEACH_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -55,18 +57,25 @@ def set_buckets(model: torch.nn.Module, on: bool) -> None:
             role.bucket_forward = on
 
 
-def epoch_seconds(model, optimizer, train, batches) -> float:
-    """One ITS training epoch over ``batches`` (index lists)."""
+def epoch_seconds(
+    model, optimizer, train, batches, device: str = "cpu", precision: str = "32"
+) -> float:
+    """One training epoch over ``batches`` (index lists) on ``device``, batches collated and
+    moved there inside the timing (as the trainer does), finished work only."""
     masker, schedule = ModalityMasker(model.student.modalities), parse_schedule("random")
+    place = torch.device(device)
+    sync(place)
     start = time.perf_counter()
     for step, indices in enumerate(batches):
-        batch = collate_conversations([train[i] for i in indices])
-        loss = run_step(
-            model, batch, masker=masker, schedule=schedule, seed=0, epoch=0, step=step
-        ).loss
+        batch = collate_conversations([train[i] for i in indices]).to(place)
+        with autocast(precision, place):
+            loss = run_step(
+                model, batch, masker=masker, schedule=schedule, seed=0, epoch=0, step=step
+            ).loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+    sync(place)
     return time.perf_counter() - start
 
 

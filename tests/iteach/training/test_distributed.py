@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import load_file
 
 from iteach_app.data import build_splits, collate
-from iteach_app.training.distributed import DistInfo, detect, shard
+from iteach_app.training.distributed import DistInfo, backend_for, detect, shard
 from iteach_app.training.framework import build_framework, build_optimizer
 from iteach_app.training.plans import epoch_batches
 from iteach_app.training.step import run_step
@@ -31,6 +31,17 @@ def test_detect_reads_torchrun_environment() -> None:
     assert (info.rank, info.world_size, info.enabled, info.is_main) == (1, 2, True, False)
     with pytest.raises(ValueError, match="outside WORLD_SIZE"):
         detect({"RANK": "2", "WORLD_SIZE": "2"})
+
+
+def test_backend_follows_the_device_unless_the_environment_names_one() -> None:
+    cpu, cuda = torch.device("cpu"), torch.device("cuda", 0)
+    assert backend_for(cpu, {}) == "gloo"
+    assert backend_for(cuda, {}) == "nccl"
+    assert backend_for(cuda, {"ITEACH_DIST_BACKEND": " GLOO "}) == "gloo"  # ranks sharing a GPU
+    with pytest.raises(ValueError, match="ITEACH_DIST_BACKEND must be one of nccl, gloo"):
+        backend_for(cuda, {"ITEACH_DIST_BACKEND": "mpi"})
+    with pytest.raises(ValueError, match="nccl needs --device cuda"):
+        backend_for(cpu, {"ITEACH_DIST_BACKEND": "nccl"})
 
 
 def test_shards_are_equal_sized_and_cover_everything() -> None:

@@ -59,11 +59,29 @@ def device_for(requested: str, info: DistInfo) -> torch.device:
     return torch.device(requested)
 
 
+BACKEND_VARIABLE = "ITEACH_DIST_BACKEND"
+BACKENDS = ("nccl", "gloo")
+
+
+def backend_for(device: torch.device, env: Mapping[str, str] | None = None) -> str:
+    """nccl on CUDA, gloo on CPU, unless ``ITEACH_DIST_BACKEND`` names one: gloo lets ranks share
+    one GPU (a smoke test on a single card), which nccl refuses."""
+    env = os.environ if env is None else env
+    chosen = env.get(BACKEND_VARIABLE, "").strip().lower()
+    if not chosen:
+        return "nccl" if device.type == "cuda" else "gloo"
+    if chosen not in BACKENDS:
+        raise ValueError(f"{BACKEND_VARIABLE} must be one of {', '.join(BACKENDS)}; got {chosen!r}")
+    if chosen == "nccl" and device.type != "cuda":
+        raise ValueError(f"{BACKEND_VARIABLE}=nccl needs --device cuda; this run is on {device}")
+    return chosen
+
+
 def init(info: DistInfo, device: torch.device, *, init_method: str | None = None) -> None:
-    """Join the process group (nccl on CUDA, gloo on CPU) unless single-process or joined."""
+    """Join the process group (`backend_for` the device) unless single-process or joined."""
     if not info.enabled or dist.is_initialized():
         return
-    backend = "nccl" if device.type == "cuda" else "gloo"
+    backend = backend_for(device)
     if device.type == "cuda":
         torch.cuda.set_device(device)
     dist.init_process_group(

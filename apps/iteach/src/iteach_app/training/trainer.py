@@ -199,7 +199,8 @@ class Trainer:
             f"[bold]{self.title}[/]: {model_label(self.config, short=True)} "
             f"on {self.data.dataset.name} "
             f"({len(self.data.train)}/{len(self.data.val)}/{len(self.data.test)} conversations), "
-            f"{protocol_note(self.config)}, device {self.device}; {self._parameter_note()}"
+            f"{protocol_note(self.config)}, device {self.device}{self._ranks_note()}; "
+            f"{self._parameter_note()}"
         )
         note = single_modality_note(self.config, len(self.data.modality_dims))
         if note is not None:
@@ -269,6 +270,13 @@ class Trainer:
 
     def _keep(self) -> int:
         return self.evaluator.keep_at_least
+
+    def _ranks_note(self) -> str:
+        """' x N DDP ranks (backend)' under torchrun, so a log says the run was distributed."""
+        if not self.dist.enabled:
+            return ""
+        backend = distributed.backend_for(self.device)
+        return f" x {self.dist.world_size} DDP ranks ({backend})"
 
     def _parameter_note(self) -> str:
         """'teacher 2,401,788 / student 3,859,500 parameters' (the student alone for PRE)."""
