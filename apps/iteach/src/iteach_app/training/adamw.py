@@ -28,7 +28,7 @@ import torch
 from torch.optim import Optimizer
 
 UNSUPPORTED = ("amsgrad", "maximize", "capturable", "differentiable", "fused")
-FUSED_DEVICES = ("cpu",)  # the step counts stay on the CPU, as the fused CUDA kernel does not take
+FUSED_DEVICES = ("cpu",)  # step counts live on the CPU; the fused CUDA kernel wants them on the GPU
 FUSED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
