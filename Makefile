@@ -103,11 +103,12 @@ clean:
 
 # Throughput before/after against REF (a git ref), and memory/time vs conversation length.
 REF ?= 7597c5f
-bench-gpu: install
-	$(BIN)/python benchmarks/gpu_check.py --device cuda $(BENCH_ARGS)
-
 bench-speed: install
 	$(BIN)/python benchmarks/speed_bench.py --ref $(REF) --threads 2 --variants
 
 bench-memory: install
 	$(BIN)/python benchmarks/memory_bench.py $(BENCH_ARGS)
+
+# On a CUDA machine: epochs, UME, latency, a paper-preset train and a DDP smoke test (issue 31).
+bench-gpu: install
+	$(BIN)/python benchmarks/gpu_check.py --device cuda $(BENCH_ARGS)
