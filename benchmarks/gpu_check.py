@@ -69,7 +69,9 @@ def environment(device: torch.device) -> dict[str, object]:
     return facts
 
 
-def inference_ms(student: torch.nn.Module, test: ERCDataset, device: torch.device, precision: str):
+def inference_ms(
+    student: torch.nn.Module, test: ERCDataset, device: torch.device, precision: str
+) -> float:
     """Median milliseconds of the student on one conversation at a time (the streaming case)."""
     times = []
     with torch.no_grad(), autocast(precision, device):
