@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -83,7 +84,7 @@ class AdamW(torch.optim.AdamW):
         return loss
 
     def _update_group(self, group: dict[str, Any]) -> None:
-        tensors: dict[tuple[torch.device, torch.dtype], tuple[list[torch.Tensor], ...]] = {}
+        tensors: dict[tuple[torch.device, torch.dtype], _Tensors] = {}
         for param in group["params"]:
             if param.grad is None:
                 continue
@@ -94,35 +95,44 @@ class AdamW(torch.optim.AdamW):
                 state["step"] = torch.tensor(0.0, dtype=_step_dtype())
                 state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
                 state["exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-            lists = tensors.setdefault((param.device, param.dtype), ([], [], [], [], []))
-            entries = (param, param.grad, state["exp_avg"], state["exp_avg_sq"], state["step"])
-            for values, tensor in zip(lists, entries, strict=True):
-                values.append(tensor)
-        for (device, dtype), lists in tensors.items():
-            torch._foreach_add_(lists[4], 1.0)
+            tensors.setdefault((param.device, param.dtype), _Tensors()).add(param, state)
+        for (device, dtype), found in tensors.items():
+            torch._foreach_add_(found.steps, 1.0)
             if device.type in FUSED_DEVICES and dtype in FUSED_DTYPES:
-                _fused_update(group, *lists)
+                _fused_update(group, found)
             else:
-                _foreach_update(group, *lists)
+                _foreach_update(group, found)
 
 
-def _fused_update(
-    group: dict[str, Any],
-    params: list[torch.Tensor],
-    grads: list[torch.Tensor],
-    means: list[torch.Tensor],
-    squares: list[torch.Tensor],
-    steps: list[torch.Tensor],
-) -> None:
-    """The update of one device's and dtype's tensors by torch's fused kernel (steps counted)."""
+@dataclass
+class _Tensors:
+    """One device's and dtype's parameters with their gradients and AdamW state, as lists."""
+
+    params: list[torch.Tensor] = field(default_factory=list)
+    grads: list[torch.Tensor] = field(default_factory=list)
+    means: list[torch.Tensor] = field(default_factory=list)
+    squares: list[torch.Tensor] = field(default_factory=list)
+    steps: list[torch.Tensor] = field(default_factory=list)
+
+    def add(self, param: torch.Tensor, state: dict[str, torch.Tensor]) -> None:
+        """Append one parameter, its gradient and its state."""
+        self.params.append(param)
+        self.grads.append(param.grad)
+        self.means.append(state["exp_avg"])
+        self.squares.append(state["exp_avg_sq"])
+        self.steps.append(state["step"])
+
+
+def _fused_update(group: dict[str, Any], found: _Tensors) -> None:
+    """The update of ``found`` by torch's fused kernel (steps already counted)."""
     beta1, beta2 = group["betas"]
     torch._fused_adamw_(
-        params,
-        grads,
-        means,
-        squares,
+        found.params,
+        found.grads,
+        found.means,
+        found.squares,
         [],
-        steps,
+        found.steps,
         lr=group["lr"],
         beta1=beta1,
         beta2=beta2,
@@ -133,23 +143,17 @@ def _fused_update(
     )
 
 
-def _foreach_update(
-    group: dict[str, Any],
-    params: list[torch.Tensor],
-    grads: list[torch.Tensor],
-    means: list[torch.Tensor],
-    squares: list[torch.Tensor],
-    steps: list[torch.Tensor],
-) -> None:
+def _foreach_update(group: dict[str, Any], found: _Tensors) -> None:
     """The same update by ``torch._foreach_*`` ops, for devices without the fused kernel."""
     beta1, beta2 = group["betas"]
     lr, decay, eps = group["lr"], group["weight_decay"], group["eps"]
+    params, grads, means, squares = found.params, found.grads, found.means, found.squares
     if decay != 0:
         torch._foreach_mul_(params, 1.0 - lr * decay)
     torch._foreach_lerp_(means, grads, 1.0 - beta1)
     torch._foreach_mul_(squares, beta2)
     torch._foreach_addcmul_(squares, grads, grads, 1.0 - beta2)
-    counts = [float(step) for step in steps]
+    counts = [float(step) for step in found.steps]
     step_sizes = [-lr / (1.0 - beta1**count) for count in counts]
     corrections = [math.sqrt(1.0 - beta2**count) for count in counts]
     denominators = torch._foreach_sqrt(squares)
