@@ -36,18 +36,19 @@ from pathlib import Path
 
 import torch
 from bucket_speed import DATA, DIMS, RATES, epoch_seconds, set_buckets, widen
+from speed_bench import SOURCES
 
 from erc_data import ERCDataset, collate_conversations, load_gcnet
 from iteach_app.config import resolve
 from iteach_app.training import plans
 from iteach_app.training.evaluation import evaluate_student
 from iteach_app.training.framework import build_framework, build_optimizer
+from iteach_app.training.run_folder import RunFolder
 from iteach_app.training.step import autocast
 
 from timing import sync
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ("packages/ecce", "packages/its", "packages/missing", "packages/erc-data", "apps/iteach")
 
 
 def environment(device: torch.device) -> dict[str, object]:
@@ -156,16 +157,17 @@ def app_command(args: list[str], out: Path, *, torchrun: int = 0) -> dict[str, o
     if torchrun:
         launcher += ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={torchrun}"]
     command = [*launcher, "-m", "iteach_app", "train", *args, "--out", str(out)]
-    paths = [str(ROOT / source / "src") for source in SOURCES]
+    paths = [str(ROOT / source) for source in SOURCES]
+    inherited = os.environ.get("PYTHONPATH")
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([*paths, os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([*paths, inherited] if inherited else paths),
         "ITEACH_DIST_BACKEND": "gloo",
     }
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     seconds = time.perf_counter() - start
-    tables = sorted(out.glob("*/ume.md"))
+    tables = sorted(out.glob("*/ume.json"))
     ranks = re.search(r" x (\d+) DDP ranks \((\w+)\)", done.stderr + done.stdout)
     result: dict[str, object] = {
         "status": "ok" if done.returncode == 0 and tables else "failed",
@@ -175,8 +177,7 @@ def app_command(args: list[str], out: Path, *, torchrun: int = 0) -> dict[str, o
         "backend": ranks.group(2) if ranks else None,
     }
     if tables:
-        average = [line for line in tables[0].read_text().splitlines() if "| average |" in line]
-        result["ume_average_waf"] = float(average[0].split("|")[3]) if average else None
+        result["ume_average_waf"] = RunFolder(tables[0].parent).read_ume().average["waf"]
     if result["status"] != "ok":
         result["stderr_tail"] = done.stderr[-2000:]
     return result
